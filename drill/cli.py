@@ -7,13 +7,15 @@ an exit code: 1 for a failed check or grade, 2 for input drill cannot use.
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 if TYPE_CHECKING:
-    from drill.bank import Bank
+    from drill.bank import Bank, Question
+    from drill.quiz.session import Filters
 
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
@@ -85,6 +87,258 @@ def check(
         f"{bank.root}: {len(bank.questions)} questions and "
         f"{len(bank.exercises)} exercises, no problems."
     )
+
+
+# -- Browsing the bank and the quiz ---------------------------------------------------------
+
+
+class Difficulty(str, Enum):
+    """The values of drill.bank.schema.DIFFICULTIES, spelled out so `drill --help` need not
+    import the bank; tests/test_cli.py keeps the two equal."""
+
+    easy = "easy"
+    medium = "medium"
+    hard = "hard"
+
+
+class Kind(str, Enum):
+    """The values of drill.bank.schema.KINDS (kept equal by tests/test_cli.py)."""
+
+    concept = "concept"
+    derivation = "derivation"
+    code = "code"
+    choice = "choice"
+    numeric = "numeric"
+
+
+TopicOption = Annotated[
+    str | None,
+    typer.Option(
+        "--topic",
+        help="Only questions of this topic, i.e. of this folder of the bank (e.g. backprop).",
+        show_default=False,
+    ),
+]
+DifficultyOption = Annotated[
+    Difficulty | None,
+    typer.Option("--difficulty", help="Only questions of this difficulty.", case_sensitive=False),
+]
+CompanyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--company",
+        help="Only questions reported at this company (letter case does not matter).",
+        show_default=False,
+    ),
+]
+KindOption = Annotated[
+    Kind | None,
+    typer.Option(
+        "--kind",
+        help="Only questions of this kind; choice and numeric answers are checked at once.",
+        case_sensitive=False,
+    ),
+]
+QuestionIdArgument = Annotated[
+    str,
+    typer.Argument(
+        help="A question id, or any unique start of one (see 'drill list').", show_default=False
+    ),
+]
+
+
+def _filters(
+    topic: str | None, difficulty: Difficulty | None, company: str | None, kind: Kind | None
+) -> Filters:
+    from drill.quiz.session import Filters
+
+    return Filters(
+        topic=topic,
+        difficulty=None if difficulty is None else difficulty.value,
+        company=company,
+        kind=None if kind is None else kind.value,
+    )
+
+
+def _question(bank: Bank, query: str) -> Question:
+    """The question `query` names or uniquely starts; exit 2 with suggestions otherwise."""
+    from drill.bank import UnknownId, resolve
+
+    try:
+        return bank.questions[resolve(query, bank.questions, "question")]
+    except UnknownId as error:
+        fail(error.describe())
+
+
+@app.command("list")
+def list_questions(
+    topic: TopicOption = None,
+    difficulty: DifficultyOption = None,
+    company: CompanyOption = None,
+    kind: KindOption = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print a JSON list with the same fields instead of a table."),
+    ] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """List the questions: id, title, difficulty, time budget, companies and kind.
+
+    Filters combine, e.g. --company google --kind choice.
+    """
+    from drill.quiz.session import matching
+
+    questions = matching(
+        load(bank_dir).questions.values(), _filters(topic, difficulty, company, kind)
+    )
+    if as_json:
+        import json
+
+        fields = [
+            {
+                "id": question.id,
+                "title": question.title,
+                "difficulty": question.difficulty,
+                "time": question.time,
+                "companies": list(question.companies),
+                "kind": question.kind,
+            }
+            for question in questions
+        ]
+        typer.echo(json.dumps(fields, indent=2))
+        return
+    from drill.quiz.view import make_console, questions_listing
+
+    console = make_console()
+    if questions:
+        console.print(questions_listing(questions, console.width))
+    else:
+        console.print("No questions match these filters; drop one to see more.")
+
+
+@app.command()
+def show(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None:
+    """Show a question's prompt and details (never its answer; see 'drill reveal')."""
+    from rich.text import Text
+
+    from drill.quiz.view import make_console, question_card
+
+    question = _question(load(bank_dir), question_id)
+    console = make_console()
+    console.print(question_card(question))
+    console.print(
+        Text(
+            f"\n{len(question.hints)} hint(s): drill hint {question.id} · "
+            f"answer: drill reveal {question.id}",
+            style="dim",
+        )
+    )
+
+
+@app.command()
+def hint(
+    question_id: QuestionIdArgument,
+    number: Annotated[
+        int | None,
+        typer.Option(
+            "--number",
+            "-n",
+            min=1,
+            help="Which hint to show (default 1); hints go from gentle to revealing.",
+            show_default=False,
+        ),
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every hint at once.")] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Show a hint for a question: the first one, hint N with --number N, or all with --all."""
+    from drill.quiz.view import hint_card, make_console
+
+    if show_all and number is not None:
+        fail("use either --number or --all, not both")
+    question = _question(load(bank_dir), question_id)
+    count = len(question.hints)
+    if number is not None and number > count:
+        fail(f"question '{question.id}' has {count} hint(s); ask for --number 1 to {count}")
+    numbers = range(1, count + 1) if show_all else [number or 1]
+    console = make_console()
+    for shown in numbers:
+        console.print(hint_card(question, shown))
+
+
+@app.command()
+def reveal(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None:
+    """Reveal a question's model answer, with the correct option(s) or value and key points."""
+    from rich.text import Text
+
+    from drill.quiz.view import answer_card, make_console
+
+    question = _question(load(bank_dir), question_id)
+    console = make_console()
+    console.print(Text(question.title, style="bold"))
+    console.print(answer_card(question))
+
+
+@app.command()
+def quiz(
+    topic: TopicOption = None,
+    difficulty: DifficultyOption = None,
+    company: CompanyOption = None,
+    kind: KindOption = None,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--count",
+            min=1,
+            help="Ask at most this many questions (default: every matching one).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Shuffle with this seed: the same seed asks the same questions in the same order.",
+            show_default=False,
+        ),
+    ] = None,
+    bank_dir: BankOption = None,
+) -> None:
+    """Take a timed quiz on the matching questions, in random order.
+
+    Each question shows its time budget and a running clock. Type your answer (a letter or
+    letters for choice questions, a number for numeric ones) or any notes, and press Enter:
+    choice and numeric answers are marked right or wrong at once, then the model answer is
+    shown and you rate yourself: 1 again, 2 hard, 3 good, 4 easy (or a, h, g, e).
+
+    On an otherwise empty answer line, ? shows the next hint, s skips the question and q
+    ends the quiz. Ctrl-C or the end of input also ends it. A summary table of time, outcome,
+    rating and hints closes every session.
+
+    Without a terminal, answers are read line by line, e.g.
+    printf 'b\\ng\\nq\\n' | drill quiz --kind choice
+    """
+    import time
+
+    from drill.quiz.session import QuizSession, pick
+    from drill.quiz.view import TerminalQuiz, make_console
+
+    questions = pick(
+        load(bank_dir).questions.values(),
+        _filters(topic, difficulty, company, kind),
+        count=count,
+        seed=seed,
+    )
+    if not questions:
+        fail("no questions match these filters; 'drill list' shows what the bank holds")
+    view = TerminalQuiz(make_console(), time.monotonic)
+    session = QuizSession(questions, view, time.monotonic)
+    try:
+        session.run()
+    except KeyboardInterrupt:
+        view.show_summary(session.records)
+        raise typer.Exit(130) from None
+    view.show_summary(session.records)
 
 
 def main() -> None:

@@ -1,0 +1,248 @@
+"""The registry of check types: how an exercise declared in YAML becomes calls and verdicts.
+
+A check type knows which worker driver runs its calls, which fields its `check:` block takes,
+how to turn one declared case into concrete calls (a `CasePlan`), and any verdict beyond
+comparing each recorded value with the reference's. Layer-like exercises, functions of arrays,
+numerical_gradient (a function of a callable) and a scalar autograd engine cover the bank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from drill.grader.cases import Case, SpecError, case_rng, make_arrays, parse_cases
+from drill.grader.compare import Difference, Observed, number
+from drill.grader.worker import PROBE_FUNCTIONS
+
+# A central difference with this step is accurate to ~1e-10 on smooth layers in float64,
+# far below the tolerance, while wrong gradients are typically off by order one.
+PROBE_EPS = 1e-5
+GRADCHECK_RTOL = 1e-4
+
+
+@dataclass
+class CasePlan:
+    """One case made concrete: the driver's instructions and the arrays they name."""
+
+    case: Case
+    call: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+    def without_probes(self) -> dict[str, Any]:
+        return {**self.call, "probes": []} if "probes" in self.call else self.call
+
+
+def _check_fields(check: dict[str, Any], required: set[str], optional: set[str]) -> None:
+    unknown = set(check) - required - optional - {"type"}
+    if unknown:
+        raise SpecError(f"unknown field '{sorted(unknown)[0]}' for check type {check['type']}")
+    missing = required - set(check)
+    if missing:
+        raise SpecError(f"check type {check['type']} needs '{sorted(missing)[0]}'")
+
+
+def _names(check: dict[str, Any], key: str) -> list[str]:
+    value = check[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SpecError(f"'{key}' must be a list of names")
+    return value
+
+
+def _scalar_values(names: list[str], case: Case, arrays: dict[str, Any]) -> dict[str, Any]:
+    """Case variables passed as plain arguments (ints where they are whole numbers)."""
+    values = {}
+    for name in names:
+        if name in arrays:
+            continue
+        if name not in case.variables:
+            raise SpecError(f"case '{case.name}' has no array or variable '{name}'")
+        value = case.variables[name]
+        values[name] = int(value) if float(value).is_integer() else float(value)
+    return values
+
+
+class LayerCheck:
+    """A class with forward(x) and backward(grad_output), parameters given to its constructor.
+
+    Besides comparing with the reference, the gradient of every float input and parameter
+    is checked against the submission's own forward along one random direction u: the
+    directional derivative ⟨grad, u⟩ against (f(p + εu) − f(p − εu)) / 2ε with f = ⟨v, forward⟩.
+    This costs two forward calls per tensor whatever its size.
+    """
+
+    driver = "layer"
+
+    def validate(self, check: dict[str, Any]) -> list[Case]:
+        _check_fields(check, {"init", "input", "arrays", "cases"}, {"grads", "grad_input"})
+        _names(check, "init")
+        grads = check.get("grads", {})
+        if not isinstance(grads, dict) or not all(name in check["init"] for name in grads):
+            raise SpecError("'grads' must map constructor arguments to gradient attributes")
+        cases = parse_cases(check)
+        for case in cases:
+            if check["input"] not in case.arrays:
+                raise SpecError(f"the input '{check['input']}' is not a declared array")
+        return cases
+
+    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
+        rng = case_rng(exercise_id, case.index)
+        arrays = make_arrays(case, rng)
+        init = check["init"]
+        values = _scalar_values(init, case, arrays)
+        init_args = [arrays[n].copy() if n in arrays else values[n] for n in init]
+        output = np.asarray(reference(*init_args).forward(arrays[check["input"]].copy()))
+        arrays["grad_output"] = rng.normal(size=output.shape)
+        probes = []
+        if case.gradcheck:
+            targets = [check["input"], *check.get("grads", {})]
+            for target in targets:
+                if arrays[target].dtype.kind != "f":
+                    continue  # integer inputs such as embedding indices have no gradient
+                direction = f"direction for {target}"
+                arrays[direction] = rng.normal(size=arrays[target].shape)
+                probes.append({"target": target, "direction": direction, "eps": PROBE_EPS})
+        call = {
+            "init": init,
+            "input": check["input"],
+            "grads": check.get("grads", {}),
+            "grad_input": check.get("grad_input", True),
+            "values": values,
+            "probes": probes,
+        }
+        return CasePlan(case, call, arrays)
+
+    def extra(
+        self, plan: CasePlan, user: dict[str, Observed]
+    ) -> list[tuple[str, Difference | None]]:
+        """The gradient check of the submission's backward against its own forward."""
+        findings = []
+        grad_output = plan.arrays["grad_output"]
+        for index, probe in enumerate(plan.call["probes"]):
+            target = probe["target"]
+            name = "grad_input" if target == plan.call["input"] else plan.call["grads"][target]
+            check_name = f"{name} matches your forward"
+            grad = user.get(name)
+            plus, minus = user.get(f"probe {index} +"), user.get(f"probe {index} -")
+            direction = plan.arrays[probe["direction"]]
+            usable = [v for v in (grad, plus, minus) if v is not None and v.kind == "array"]
+            if len(usable) < 3 or grad.value.shape != direction.shape:
+                continue  # the comparison with the reference already reports this
+            if plus.value.shape != grad_output.shape or minus.value.shape != grad_output.shape:
+                continue
+            numeric = float(np.sum(grad_output * (plus.value - minus.value))) / (2 * probe["eps"])
+            analytic = float(np.sum(grad.value * direction))
+            scale = max(abs(numeric), abs(analytic), 1e-3 * float(np.linalg.norm(direction)))
+            relative = abs(numeric - analytic) / scale
+            if relative <= GRADCHECK_RTOL or not np.isfinite(numeric):
+                findings.append((check_name, None))
+                continue
+            findings.append(
+                (
+                    check_name,
+                    Difference(
+                        f"backward does not match your own forward for {name}: along a random "
+                        f"direction u, ⟨{name}, u⟩ = {number(analytic)} but central differences "
+                        f"of forward give {number(numeric)} (relative difference {relative:.1e})"
+                    ),
+                )
+            )
+        return findings
+
+
+class FunctionCheck:
+    """A function of arrays, its return value recorded by a declared structure."""
+
+    driver = "function"
+
+    def validate(self, check: dict[str, Any]) -> list[Case]:
+        _check_fields(check, {"args", "returns", "cases"}, {"arrays"})
+        _names(check, "args")
+        return parse_cases(check)
+
+    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
+        arrays = make_arrays(case, case_rng(exercise_id, case.index))
+        values = _scalar_values(check["args"], case, arrays)
+        call = {
+            "args": check["args"],
+            "kwargs": case.kwargs,
+            "returns": check["returns"],
+            "values": values,
+        }
+        return CasePlan(case, call, arrays)
+
+    def extra(self, plan: CasePlan, user: dict[str, Observed]) -> list:
+        return []
+
+
+class NumericalGradientCheck:
+    """numerical_gradient(f, x, eps): called with drill's own smooth probe functions."""
+
+    driver = "numerical_gradient"
+
+    def validate(self, check: dict[str, Any]) -> list[Case]:
+        _check_fields(check, {"arrays", "cases"}, set())
+        cases = parse_cases(check)
+        for case in cases:
+            if case.extra.get("function") not in PROBE_FUNCTIONS:
+                known = ", ".join(PROBE_FUNCTIONS)
+                raise SpecError(f"case '{case.name}' needs a 'function', one of {known}")
+        return cases
+
+    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
+        arrays = make_arrays(case, case_rng(exercise_id, case.index))
+        call = {"function": case.extra["function"], "kwargs": case.kwargs}
+        return CasePlan(case, call, arrays)
+
+    def extra(self, plan: CasePlan, user: dict[str, Observed]) -> list:
+        return []
+
+
+class AutogradCheck:
+    """A scalar autograd class: each case is an expression of named leaves."""
+
+    driver = "autograd"
+
+    def validate(self, check: dict[str, Any]) -> list[Case]:
+        _check_fields(check, {"cases"}, set())
+        cases = parse_cases(check)
+        for case in cases:
+            inputs = case.extra.get("inputs")
+            if not isinstance(case.extra.get("expression"), str) or not isinstance(inputs, dict):
+                raise SpecError(f"case '{case.name}' needs an 'expression' and 'inputs'")
+            try:
+                compile(case.extra["expression"], case.name, "eval")
+            except SyntaxError as error:
+                raise SpecError(f"case '{case.name}': invalid expression: {error.msg}") from None
+        return cases
+
+    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
+        call = {"expression": case.extra["expression"], "inputs": case.extra["inputs"]}
+        return CasePlan(case, call, {})
+
+    def extra(self, plan: CasePlan, user: dict[str, Observed]) -> list:
+        return []
+
+
+CheckType = LayerCheck | FunctionCheck | NumericalGradientCheck | AutogradCheck
+
+CHECK_TYPES: dict[str, CheckType] = {
+    "layer": LayerCheck(),
+    "function": FunctionCheck(),
+    "numerical_gradient": NumericalGradientCheck(),
+    "autograd": AutogradCheck(),
+}
+
+
+def check_type(check: dict[str, Any]) -> CheckType:
+    try:
+        return CHECK_TYPES[check["type"]]
+    except KeyError:
+        known = ", ".join(CHECK_TYPES)
+        raise SpecError(f"unknown check type '{check['type']}' (known: {known})") from None
+
+
+PlanBuilder = Callable[[str, dict[str, Any], Case, Any], CasePlan]

@@ -1,0 +1,179 @@
+"""Grading one submission file end to end: plan, run in the worker, judge."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from drill.bank import Bank, Exercise, Mistake, resolve
+from drill.grader.cases import SpecError
+from drill.grader.checks import CasePlan, CheckType, check_type
+from drill.grader.judge import CaseObservation, MistakeCatalogue, judge, observe
+from drill.grader.results import GradeReport
+from drill.grader.runner import Session, Ungradeable
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MEMORY_MB = 2048
+
+
+@dataclass
+class Prepared:
+    """An exercise made ready to grade: its concrete cases and the reference's results."""
+
+    exercise: Exercise
+    kind: CheckType
+    plans: list[CasePlan]
+    references: list[CaseObservation]
+    mistakes: MistakeCatalogue
+
+
+@cache
+def _reference_source(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SpecError(f"cannot read the reference solutions {path}: {error}") from None
+
+
+@cache
+def reference_module(path: Path) -> ModuleType:
+    """The reference solutions of a topic, imported from their file."""
+    spec = importlib.util.spec_from_file_location(f"drill_reference_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise SpecError(f"cannot import the reference solutions {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def mistaken_source(path: Path, mistake: Mistake) -> str:
+    """The reference's source with the mistake's replacements applied, each exactly once."""
+    source = _reference_source(path)
+    for old, new in mistake.replace:
+        count = source.count(old)
+        if count != 1:
+            raise SpecError(
+                f"mistake '{mistake.id}': the text to replace occurs {count} times in {path.name} "
+                f"(it must occur exactly once): {old.strip()[:60]!r}"
+            )
+        source = source.replace(old, new)
+    return source
+
+
+def _mistake_entry(path: Path, mistake: Mistake, entry: str) -> Callable[[], Any]:
+    @cache
+    def load() -> Any:
+        namespace: dict[str, Any] = {"__name__": f"drill_mistake_{mistake.id.replace('-', '_')}"}
+        code = compile(mistaken_source(path, mistake), f"{path.name} [{mistake.id}]", "exec")
+        exec(code, namespace)
+        return namespace[entry]
+
+    return load
+
+
+def prepare(bank: Bank, exercise: Exercise) -> Prepared:
+    """Validate the exercise's check, build its cases and run the reference on them."""
+    kind = check_type(exercise.check)
+    cases = kind.validate(exercise.check)
+    path = bank.reference_path(exercise)
+    entry = getattr(reference_module(path), exercise.entry, None)
+    if entry is None:
+        raise SpecError(f"{path.name} does not define {exercise.entry}")
+    plans = [kind.plan(exercise.id, exercise.check, case, entry) for case in cases]
+    references = [observe(kind.driver, entry, plan) for plan in plans]
+    for plan, reference in zip(plans, references):
+        if reference.error:
+            error = reference.error
+            raise SpecError(
+                f"the reference {exercise.entry} fails on case '{plan.case.name}': "
+                f"{error['stage']} raised {error['type']}: {error['text']}"
+            )
+    loaders = [
+        (m.id, m.message, _mistake_entry(path, m, exercise.entry)) for m in exercise.mistakes
+    ]
+    return Prepared(
+        exercise, kind, plans, references, MistakeCatalogue(kind.driver, loaders, plans)
+    )
+
+
+def select(bank: Bank, only: list[str] | None) -> list[Exercise]:
+    """The exercises to grade, in bank order; `only` holds ids or unique prefixes."""
+    if not only:
+        return list(bank.exercises.values())
+    chosen = {resolve(query, bank.exercises, "exercise") for query in only}
+    return [e for e in bank.exercises.values() if e.id in chosen]
+
+
+def _worker_plan(prepared: list[Prepared]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The instructions for the worker as JSON-ready data plus the arrays they name."""
+    arrays: dict[str, np.ndarray] = {}
+    exercises = []
+    for item in prepared:
+        cases = []
+        for _number, plan in enumerate(item.plans):
+            keys = {}
+            for name, array in plan.arrays.items():
+                key = f"a{len(arrays)}"
+                arrays[key] = array
+                keys[name] = key
+            cases.append({**plan.call, "arrays": keys})
+        exercises.append(
+            {
+                "id": item.exercise.id,
+                "entry": item.exercise.entry,
+                "driver": item.kind.driver,
+                "cases": cases,
+            }
+        )
+    return {"exercises": exercises}, arrays
+
+
+def check_syntax(solution: Path) -> None:
+    """Compile (never run) the submission here, for a clear message on a syntax error."""
+    try:
+        source = solution.read_bytes()
+    except OSError as error:
+        raise Ungradeable(f"cannot read {solution}: {error.strerror or error}") from None
+    try:
+        compile(source, str(solution), "exec")
+    except SyntaxError as error:
+        text = (error.text or "").strip()
+        shown = f"\n    {text}" if text else ""
+        raise Ungradeable(
+            f"{solution.name} has a syntax error on line {error.lineno}: {error.msg}{shown}"
+        ) from None
+    except ValueError as error:  # e.g. null bytes
+        raise Ungradeable(f"{solution.name} is not a Python source file: {error}") from None
+
+
+def grade(
+    solution: Path,
+    bank: Bank,
+    exercises: list[Exercise],
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    on_start: Callable[[str], None] = lambda exercise_id: None,
+) -> GradeReport:
+    """Grade `solution` on `exercises`; Ungradeable when the file cannot be graded at all."""
+    solution = solution.resolve()
+    if not solution.is_file():
+        raise Ungradeable(f"no such file: {solution}")
+    check_syntax(solution)
+    with Session(solution, timeout, memory_mb << 20) as session:  # the worker starts now
+        prepared = [prepare(bank, exercise) for exercise in exercises]
+        plan, arrays = _worker_plan(prepared)
+        by_id = {item.exercise.id: item for item in prepared}
+        results = {}
+        for exercise_id, outcome in session.run(plan, arrays, on_start):
+            item = by_id[exercise_id]
+            results[exercise_id] = judge(
+                item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
+            )
+    return GradeReport(str(solution), [results[e.id] for e in exercises])

@@ -1,0 +1,79 @@
+"""Grading results as plain data: what the report renders and what --json prints."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATUSES = ("passed", "failed", "error", "timeout", "missing")
+
+
+@dataclass
+class CheckResult:
+    """One check of one exercise, aggregated over its cases."""
+
+    name: str
+    passed: bool
+    message: str = ""
+    case: str = ""
+    rows: list[tuple[str, str, str]] = field(default_factory=list)  # index, obtained, expected
+    mistake: str | None = None
+
+
+@dataclass
+class ExerciseResult:
+    id: str
+    title: str
+    status: str
+    message: str
+    points: float
+    max_points: int
+    checks: list[CheckResult] = field(default_factory=list)
+    traceback: str = ""
+    output: str = ""
+
+
+@dataclass
+class GradeReport:
+    solution: str
+    exercises: list[ExerciseResult]
+
+    @property
+    def points(self) -> float:
+        return round(sum(e.points for e in self.exercises), 2)
+
+    @property
+    def max_points(self) -> int:
+        return sum(e.max_points for e in self.exercises)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing attempted failed; 1 when an exercise failed, errored or timed out."""
+        bad = {"failed", "error", "timeout"}
+        return 1 if any(e.status in bad for e in self.exercises) else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "solution": self.solution,
+            "exercises": [
+                {
+                    "id": e.id,
+                    "status": e.status,
+                    "message": e.message,
+                    "points": e.points,
+                    "max_points": e.max_points,
+                    "checks": [_check_json(c) for c in e.checks],
+                    "traceback": e.traceback,
+                    "output": e.output,
+                }
+                for e in self.exercises
+            ],
+            "points": self.points,
+            "max_points": self.max_points,
+        }
+
+
+def _check_json(check: CheckResult) -> dict[str, Any]:
+    data = asdict(check)
+    data["rows"] = [list(row) for row in check.rows]
+    return data

@@ -1,0 +1,356 @@
+"""The grading worker: runs a submission in a process of its own.
+
+The parent (runner.py) starts this file as a script with `python -I`, so it depends on the
+standard library and NumPy only. It imports the submission, waits for the plan, runs each
+exercise's calls through a driver, and sends back plain data: JSON lines on an event pipe
+and arrays as .npz files. It computes no verdict; the parent decides everything.
+
+The drivers are also imported by the parent, to run the reference and the known mistakes
+through exactly the same calls.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+OUTPUT_LIMIT = 4000  # characters of a submission's printed output kept per exercise
+TRACEBACK_LIMIT = 4000
+
+
+class Stop(Exception):
+    """Raised inside a driver after an error was recorded: the case cannot go on."""
+
+
+class Recorder:
+    """What one case produced: named values and, at most, one error."""
+
+    def __init__(self, solution_file: str | None) -> None:
+        self.values: dict[str, Any] = {}
+        self.error: dict[str, str] | None = None
+        self.solution_file = solution_file
+
+    def put(self, name: str, value: Any) -> None:
+        self.values[name] = value
+
+    def run(self, stage: str, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except Exception as exc:  # the submission's own failure, recorded for the parent
+            self.error = {
+                "stage": stage,
+                "type": type(exc).__name__,
+                "text": _limit(str(exc), 500),
+                "traceback": _user_traceback(exc, self.solution_file),
+            }
+            raise Stop from None
+
+
+def _limit(text: str, size: int) -> str:
+    return text if len(text) <= size else text[:size] + f"… ({len(text) - size} more characters)"
+
+
+def _user_traceback(exc: BaseException, solution_file: str | None) -> str:
+    """The traceback lines that belong to the submission, not to drill."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if solution_file is None or f.filename == solution_file]
+    lines = traceback.format_list(own) + traceback.format_exception_only(type(exc), exc)
+    return _limit("".join(lines), TRACEBACK_LIMIT)
+
+
+def _copy(value: Any) -> Any:
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+# --- drivers: one per kind of exercise; each fills a Recorder from one case --------------
+
+
+def _arguments(names: list[str], case: Mapping[str, Any], arrays: Mapping[str, Any]) -> list:
+    return [_copy(arrays[name]) if name in arrays else case["values"][name] for name in names]
+
+
+def drive_layer(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder):
+    """Construct, forward, backward; then forward-only probes for the gradient check."""
+    init = case["init"]
+    init_args = _arguments(init, case, arrays)
+    x = _copy(arrays[case["input"]])
+    layer = rec.run("constructor", lambda: entry(*init_args))
+    rec.put("output", rec.run("forward", lambda: layer.forward(x)))
+    _snapshot(rec, "forward", init, init_args, {case["input"]: x})
+    grad_output = _copy(arrays["grad_output"])
+    grad_input = rec.run("backward", lambda: layer.backward(grad_output))
+    if case["grad_input"]:
+        rec.put("grad_input", grad_input)
+    for attribute in case["grads"].values():
+        rec.put(attribute, getattr(layer, attribute, _MISSING))
+    _snapshot(rec, "backward", init, init_args, {case["input"]: x, "grad_output": grad_output})
+    for index, probe in enumerate(case["probes"]):
+        for sign in (1, -1):
+            shifted = dict(zip(init, _arguments(init, case, arrays)))
+            shifted[case["input"]] = _copy(arrays[case["input"]])
+            step = sign * probe["eps"] * arrays[probe["direction"]]
+            shifted[probe["target"]] = shifted[probe["target"]] + step
+            args = [shifted[name] for name in init]
+            name = f"probe {index} {'+' if sign > 0 else '-'}"
+            rec.put(
+                name,
+                rec.run("probe", lambda a=args, n=shifted: entry(*a).forward(n[case["input"]])),
+            )
+
+
+def drive_function(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder):
+    """Call the function once and record what it returns, by the declared structure."""
+    args = _arguments(case["args"], case, arrays)
+    result = rec.run("call", lambda: entry(*args, **case["kwargs"]))
+    _unpack(result, case["returns"], rec, "result")
+    _snapshot(rec, "call", case["args"], args, {})
+
+
+def drive_numerical_gradient(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec):
+    """Call numerical_gradient on one of drill's probe functions and watch how it calls f."""
+    x = _copy(arrays["x"])
+    target = PROBE_FUNCTIONS[case["function"]]
+    shapes: list[tuple[int, ...]] = []
+
+    def f(point: Any) -> float:
+        shapes.append(tuple(np.shape(point)))
+        return target(np.asarray(point, dtype=float))
+
+    rec.put("gradient", rec.run("call", lambda: entry(f, x, **case["kwargs"])))
+    rec.put("x after the call", x)
+    wrong = [s for s in shapes if s != x.shape]
+    rec.put("calls of f with a wrong shape", len(wrong))
+
+
+def drive_autograd(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder):
+    """Build the case's expression from the submission's Value class and run backward()."""
+    leaves = rec.run("constructor", lambda: {k: entry(v) for k, v in case["inputs"].items()})
+    out = rec.run("expression", lambda: eval(case["expression"], {"__builtins__": {}}, leaves))
+    rec.run("backward", out.backward)
+    rec.put("data", rec.run("expression", lambda: out.data))
+    for name, leaf in leaves.items():
+        rec.put(f"{name}.grad", getattr(leaf, "grad", _MISSING))
+
+
+DRIVERS: dict[str, Callable[..., None]] = {
+    "layer": drive_layer,
+    "function": drive_function,
+    "numerical_gradient": drive_numerical_gradient,
+    "autograd": drive_autograd,
+}
+
+
+def _snapshot(rec: Recorder, stage: str, names: list[str], values: list, extra: dict) -> None:
+    """Copies of the array arguments after a call, so the parent can see what was modified."""
+    for name, value in [*zip(names, values), *extra.items()]:
+        if isinstance(value, np.ndarray):
+            rec.put(f"{name} after {stage}", value.copy())
+
+
+class _Missing:
+    """Marks an attribute the submission never set."""
+
+
+_MISSING = _Missing()
+
+
+def _unpack(result: Any, shape: Any, rec: Recorder, where: str) -> None:
+    """Record a returned value by the declared structure: a name, a list, or a mapping."""
+    if isinstance(shape, str):
+        rec.put(shape, result)
+    elif isinstance(shape, list):
+        if not isinstance(result, (tuple, list)) or len(result) != len(shape):
+            rec.put(f"{where} structure", f"expected a tuple of {len(shape)}, got {_kind(result)}")
+            return
+        for index, (item, inner) in enumerate(zip(result, shape)):
+            _unpack(item, inner, rec, f"{where}[{index}]")
+    else:
+        if not isinstance(result, Mapping):
+            rec.put(f"{where} structure", f"expected a dict, got {_kind(result)}")
+            return
+        for key, inner in shape.items():
+            _unpack(result.get(key, _MISSING), inner, rec, f"{where}[{key!r}]")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+# --- probe functions for numerical_gradient: smooth, coupled across elements -------------
+
+
+def _coupled_cubic(x: np.ndarray) -> float:
+    return float(np.sum(x**3) + np.sum(x) ** 2 + np.sum(np.sin(x) * np.roll(x, 1)))
+
+
+def _row_products(x: np.ndarray) -> float:
+    rows = np.atleast_2d(x)
+    return float(np.sum(np.exp(0.3 * rows) * rows.sum(axis=-1, keepdims=True)))
+
+
+PROBE_FUNCTIONS: dict[str, Callable[[np.ndarray], float]] = {
+    "coupled_cubic": _coupled_cubic,
+    "row_products": _row_products,
+}
+
+
+# --- encoding: values become JSON metadata plus arrays ------------------------------------
+
+
+def encode(values: Mapping[str, Any], prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Describe every value as plain data; numeric content goes into the arrays dict."""
+    meta: dict[str, Any] = {}
+    arrays: dict[str, Any] = {}
+    for name, value in values.items():
+        key = f"{prefix}{len(arrays)}"
+        if value is _MISSING:
+            meta[name] = {"kind": "missing"}
+        elif value is None:
+            meta[name] = {"kind": "none"}
+        elif isinstance(value, str):
+            meta[name] = {"kind": "text", "text": _limit(value, 500)}
+        elif isinstance(value, (bool, np.bool_)):
+            meta[name] = {"kind": "bool", "value": bool(value)}
+        elif isinstance(value, (int, float, np.integer, np.floating)):
+            meta[name] = {"kind": "number", "value": _json_number(float(value))}
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            arrays[key] = np.ascontiguousarray(value)
+            meta[name] = {"kind": "array", "key": key, "type": type(value).__name__}
+        else:
+            meta[name] = {"kind": "object", "type": type(value).__name__}
+    return meta, arrays
+
+
+def _json_number(value: float) -> float | str:
+    return value if math.isfinite(value) else repr(value)
+
+
+# --- the process itself ---------------------------------------------------------------------
+
+
+class _Capture:
+    """Stands in for sys.stdout/sys.stderr: keeps the start of what is printed, drops the rest."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.kept = 0
+        self.dropped = 0
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = OUTPUT_LIMIT - self.kept
+        self.parts.append(text[:room] if room > 0 else "")
+        self.kept += min(len(text), max(room, 0))
+        self.dropped += max(len(text) - max(room, 0), 0)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def text(self) -> str:
+        tail = f"\n… ({self.dropped} more characters not shown)" if self.dropped else ""
+        return "".join(self.parts) + tail
+
+
+def _limit_resources(memory_bytes: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+def _import_submission(path: str) -> Any:
+    spec = importlib.util.spec_from_file_location("submission", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["submission"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_exercise(module: Any, exercise: Mapping[str, Any], arrays: Any, solution: str) -> tuple:
+    """Run every case of one exercise; return (metadata, arrays, printed output)."""
+    capture = _Capture()
+    sys.stdout = sys.stderr = capture
+    try:
+        entry = getattr(module, exercise["entry"], None)
+        if entry is None:
+            return {"missing": True}, {}, capture.text()
+        meta_cases: list[dict[str, Any]] = []
+        out_arrays: dict[str, Any] = {}
+        for number, case in enumerate(exercise["cases"]):
+            rec = Recorder(solution)
+            try:
+                case_arrays = {name: arrays[key] for name, key in case["arrays"].items()}
+                DRIVERS[exercise["driver"]](entry, case, case_arrays, rec)
+            except Stop:
+                pass
+            except BaseException as exc:  # SystemExit and the like: the case cannot go on
+                rec.error = {
+                    "stage": "run",
+                    "type": type(exc).__name__,
+                    "text": _limit(str(exc), 500),
+                    "traceback": _user_traceback(exc, solution),
+                }
+            meta, case_out = encode(rec.values, f"c{number}_")
+            meta_cases.append({"values": meta, "error": rec.error})
+            out_arrays.update(case_out)
+        return {"cases": meta_cases}, out_arrays, capture.text()
+    finally:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+
+
+def main(argv: list[str]) -> int:
+    solution, plan_fd, event_fd, workdir, memory = argv
+    _limit_resources(int(memory))
+    events = os.fdopen(int(event_fd), "w", buffering=1, encoding="utf-8")
+
+    def send(**message: Any) -> None:
+        events.write(json.dumps(message) + "\n")
+
+    sys.path.insert(0, os.path.dirname(solution))
+    capture = _Capture()
+    sys.stdout = sys.stderr = capture
+    try:
+        module = _import_submission(solution)
+    except SyntaxError as exc:
+        send(event="import-failed", kind="syntax", line=exc.lineno, text=exc.msg, output="")
+        return 0
+    except BaseException as exc:  # the submission may raise anything, SystemExit included
+        kind = "exit" if isinstance(exc, SystemExit) else "exception"
+        trace = _user_traceback(exc, solution)
+        send(event="import-failed", kind=kind, text=trace, output=capture.text())
+        return 0
+    finally:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    send(event="imported")
+    with os.fdopen(int(plan_fd), encoding="utf-8") as plan_pipe:
+        if plan_pipe.readline().strip() != "go":
+            return 0
+    with open(os.path.join(workdir, "plan.json"), encoding="utf-8") as handle:
+        plan = json.load(handle)
+    with np.load(os.path.join(workdir, "plan.npz"), allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    for exercise in plan["exercises"]:
+        send(event="start", exercise=exercise["id"])
+        meta, out_arrays, output = _run_exercise(module, exercise, arrays, solution)
+        np.savez(os.path.join(workdir, f"result-{exercise['id']}.npz"), **out_arrays)
+        send(event="done", exercise=exercise["id"], result=meta, output=output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The timed quiz: picking questions, judging answers, and the terminal view."""

@@ -1,0 +1,184 @@
+"""The quiz loop, free of any terminal: pick questions, ask, judge, record.
+
+The clock and the user are passed in, so the loop runs the same against a real terminal
+(drill.quiz.view) and against a scripted fake in the tests.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from drill.quiz.judge import InvalidAnswer, Outcome, judge
+
+if TYPE_CHECKING:
+    from drill.bank import Question
+
+Rating = Literal["again", "hard", "good", "easy", "none"]
+
+# Commands are a lone word on an otherwise empty answer line, so they never eat notes.
+HINT_COMMAND = "?"
+SKIP_COMMAND = "s"
+QUIT_COMMAND = "q"
+
+RATING_KEYS: dict[str, Rating] = {
+    "1": "again",
+    "a": "again",
+    "2": "hard",
+    "h": "hard",
+    "3": "good",
+    "g": "good",
+    "4": "easy",
+    "e": "easy",
+}
+RATING_HELP = "rate with 1-4 or a/h/g/e (again, hard, good, easy), or q to quit"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which questions to take; None means any. Matching ignores letter case."""
+
+    topic: str | None = None
+    difficulty: str | None = None
+    company: str | None = None
+    kind: str | None = None
+
+    def accepts(self, question: Question) -> bool:
+        return (
+            _same(self.topic, question.topic)
+            and _same(self.difficulty, question.difficulty)
+            and _same(self.kind, question.kind)
+            and (
+                self.company is None
+                or any(_same(self.company, company) for company in question.companies)
+            )
+        )
+
+
+def _same(wanted: str | None, actual: str) -> bool:
+    return wanted is None or wanted.casefold() == actual.casefold()
+
+
+def matching(questions: Iterable[Question], filters: Filters) -> list[Question]:
+    """The questions `filters` accepts, ordered by id."""
+    return sorted((q for q in questions if filters.accepts(q)), key=lambda q: q.id)
+
+
+def pick(
+    questions: Iterable[Question],
+    filters: Filters,
+    count: int | None = None,
+    seed: int | None = None,
+) -> list[Question]:
+    """Up to `count` matching questions in random order; the same `seed` gives the same order."""
+    chosen = matching(questions, filters)
+    random.Random(seed).shuffle(chosen)
+    return chosen if count is None else chosen[:count]
+
+
+@dataclass
+class QuestionRecord:
+    """What happened on one question; plain values, ready for a future progress store."""
+
+    question_id: str
+    seconds: float
+    budget_seconds: int
+    outcome: Outcome
+    rating: Rating
+    hints_used: int
+
+
+class QuizUser(Protocol):
+    """The person taking the quiz, as the loop sees them. Reads return None at end of input."""
+
+    def show_question(self, question: Question, position: int, total: int) -> None: ...
+
+    def read_answer(self, question: Question, started_at: float) -> str | None: ...
+
+    def show_hint(self, question: Question, number: int) -> None: ...
+
+    def show_notice(self, message: str) -> None: ...
+
+    def show_verdict(self, question: Question, outcome: Outcome) -> None: ...
+
+    def reveal(self, question: Question) -> None: ...
+
+    def read_rating(self) -> str | None: ...
+
+
+class QuizSession:
+    """Asks `questions` in order. `records` grows as questions are answered, so it is complete
+    up to the interruption even when a KeyboardInterrupt escapes `run`."""
+
+    def __init__(
+        self, questions: Sequence[Question], user: QuizUser, clock: Callable[[], float]
+    ) -> None:
+        self.questions = questions
+        self.user = user
+        self.clock = clock
+        self.records: list[QuestionRecord] = []
+
+    def run(self) -> list[QuestionRecord]:
+        for position, question in enumerate(self.questions, start=1):
+            if not self._ask(question, position):
+                break
+        return self.records
+
+    def _ask(self, question: Question, position: int) -> bool:
+        """Ask one question; False when the user wants to stop the session."""
+        self.user.show_question(question, position, len(self.questions))
+        started_at = self.clock()
+        hints_used = 0
+        while True:
+            text = self.user.read_answer(question, started_at)
+            command = None if text is None else text.strip().lower()
+            if text is None or command == QUIT_COMMAND:
+                return False
+            if command == SKIP_COMMAND:
+                self._record(question, started_at, "skipped", hints_used)
+                return True
+            if command == HINT_COMMAND:
+                if hints_used < len(question.hints):
+                    hints_used += 1
+                    self.user.show_hint(question, hints_used)
+                else:
+                    self.user.show_notice("no more hints for this question")
+                continue
+            try:
+                outcome = judge(question, text)
+            except InvalidAnswer as error:
+                self.user.show_notice(error.message)
+                continue
+            break
+        record = self._record(question, started_at, outcome, hints_used)
+        if outcome in ("right", "wrong"):
+            self.user.show_verdict(question, outcome)
+        self.user.reveal(question)
+        return self._rate(record)
+
+    def _rate(self, record: QuestionRecord) -> bool:
+        while True:
+            text = self.user.read_rating()
+            key = None if text is None else text.strip().lower()
+            if key is None or key == QUIT_COMMAND:
+                return False
+            if key in RATING_KEYS:
+                record.rating = RATING_KEYS[key]
+                return True
+            self.user.show_notice(RATING_HELP)
+
+    def _record(
+        self, question: Question, started_at: float, outcome: Outcome, hints_used: int
+    ) -> QuestionRecord:
+        record = QuestionRecord(
+            question_id=question.id,
+            seconds=self.clock() - started_at,
+            budget_seconds=question.time * 60,
+            outcome=outcome,
+            rating="none",
+            hints_used=hints_used,
+        )
+        self.records.append(record)
+        return record
