@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
-    from drill.bank import Bank, Question
+    from drill.bank import Bank, Exercise, Question
+    from drill.grader.results import GradeReport
     from drill.quiz.session import Filters
 
 EXIT_FAILED = 1
@@ -73,16 +74,24 @@ def check(
         ),
     ] = None,
 ) -> None:
-    """Validate a question bank: every file, field, id and exercise. Exits 1 on any problem."""
+    """Validate a question bank: every file, field, id and exercise. Exits 1 on any problem.
+
+    Exercises are checked too: each declaration is well formed, the reference solution runs
+    on every case, every known mistake differs from it, and every stub is still a stub.
+    """
     from drill.bank import BankError, load_bank
+    from drill.grader.grade import validate_exercises
 
     try:
         bank = load_bank(bank_dir)
+        problems = [str(issue) for issue in validate_exercises(bank)]
     except BankError as error:
-        for issue in error.issues:
-            typer.echo(str(issue), err=True)
-        typer.echo(f"{len(error.issues)} problem(s) found.", err=True)
-        raise typer.Exit(EXIT_FAILED) from None
+        problems = [str(issue) for issue in error.issues]
+    if problems:
+        for problem in problems:
+            typer.echo(problem, err=True)
+        typer.echo(f"{len(problems)} problem(s) found.", err=True)
+        raise typer.Exit(EXIT_FAILED)
     typer.echo(
         f"{bank.root}: {len(bank.questions)} questions and "
         f"{len(bank.exercises)} exercises, no problems."
@@ -211,7 +220,7 @@ def list_questions(
 
     console = make_console()
     if questions:
-        console.print(questions_listing(questions, console.width))
+        console.print(questions_listing(questions, console.width), soft_wrap=True)
     else:
         console.print("No questions match these filters; drop one to see more.")
 
@@ -339,6 +348,138 @@ def quiz(
         view.show_summary(session.records)
         raise typer.Exit(130) from None
     view.show_summary(session.records)
+
+
+ExerciseOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--only",
+        help="Only this exercise (an id or a unique prefix; repeat for several).",
+        show_default=False,
+    ),
+]
+
+
+def _exercises(bank: Bank, only: list[str] | None) -> list[Exercise]:
+    """The exercises named by --only (all of them without it), or exit 2 for an unknown id."""
+    from drill.bank import UnknownId, resolve
+
+    try:
+        chosen = {resolve(query, bank.exercises, "exercise") for query in only or []}
+    except UnknownId as error:
+        fail(error.describe())
+    return [e for e in bank.exercises.values() if not chosen or e.id in chosen]
+
+
+@app.command()
+def init(
+    file: Annotated[
+        Path, typer.Argument(help="Where to write the starter file, e.g. solution.py.")
+    ],
+    only: ExerciseOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Write a starter solution file: every exercise as a stub with its signature and shapes.
+
+    Fill in the stubs, then run drill grade FILE. Without --force an existing file is never
+    touched.
+    """
+    from drill.grader.starter import StarterExists, write_starter
+
+    bank = load(bank_dir)
+    exercises = _exercises(bank, only)
+    if not exercises:
+        fail("this bank has no graded exercises")
+    try:
+        write_starter(file, exercises, force=force)
+    except StarterExists:
+        fail(f"{file} already exists; pass --force to overwrite it")
+    except OSError as error:
+        fail(f"cannot write {file}: {error.strerror or error}")
+    names = ", ".join(e.id for e in exercises)
+    typer.echo(f"Wrote {file} with {len(exercises)} exercise stub(s): {names}")
+    typer.echo(f"Next: fill them in, then run  drill grade {file}")
+
+
+@app.command()
+def grade(
+    solution: Annotated[Path, typer.Argument(help="Your solution file, e.g. one from drill init.")],
+    only: ExerciseOption = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds each exercise may run before it is stopped.", min=0.1)
+    ] = 10.0,
+    memory: Annotated[
+        int, typer.Option(help="Memory cap for your code's process, in MiB.", min=256)
+    ] = 2048,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object with every result, nothing else.")
+    ] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Grade your backward() implementations against the reference and gradient checks.
+
+    Your file runs in a separate process with a time limit per exercise and a memory cap.
+    Exit code: 0 when nothing you attempted failed (stubs count as missing, not failed),
+    1 when an exercise failed, raised or timed out, 2 when the file cannot be graded.
+    """
+    import json
+
+    from drill.grader.cases import SpecError
+    from drill.grader.grade import grade as grade_file
+    from drill.grader.runner import Ungradeable
+
+    def unusable(message: str) -> NoReturn:
+        if json_output:
+            typer.echo(
+                json.dumps({"error": message, "exercises": [], "points": 0, "max_points": 0})
+            )
+        fail(message)
+
+    bank = load(bank_dir)
+    exercises = _exercises(bank, only)
+    if not exercises:
+        unusable("this bank has no graded exercises")
+    try:
+        if json_output:
+            report = grade_file(solution, bank, exercises, timeout, memory)
+        else:
+            report = _grade_with_progress(solution, bank, exercises, timeout, memory)
+    except Ungradeable as error:
+        unusable(f"cannot grade {solution}: {error}")
+    except SpecError as error:
+        unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
+    if json_output:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        from rich.console import Console
+
+        from drill.grader.report import render
+
+        render(report, Console(highlight=False))
+    raise typer.Exit(report.exit_code)
+
+
+def _grade_with_progress(
+    solution: Path, bank: Bank, exercises: list[Exercise], timeout: float, memory: int
+) -> GradeReport:
+    """Grade while a transient status line on stderr names the exercise being run."""
+    from rich.console import Console
+
+    from drill.grader.grade import grade as grade_file
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return grade_file(solution, bank, exercises, timeout, memory)
+    with console.status("Grading…") as status:
+        return grade_file(
+            solution,
+            bank,
+            exercises,
+            timeout,
+            memory,
+            on_start=lambda exercise_id: status.update(f"Grading {exercise_id}…"),
+        )
 
 
 def main() -> None:

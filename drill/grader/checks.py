@@ -8,7 +8,6 @@ numerical_gradient (a function of a callable) and a scalar autograd engine cover
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from drill.grader.worker import PROBE_FUNCTIONS
 # far below the tolerance, while wrong gradients are typically off by order one.
 PROBE_EPS = 1e-5
 GRADCHECK_RTOL = 1e-4
+GRADCHECK_PREFIX = "gradient check of "
 
 
 @dataclass
@@ -124,7 +124,7 @@ class LayerCheck:
         for index, probe in enumerate(plan.call["probes"]):
             target = probe["target"]
             name = "grad_input" if target == plan.call["input"] else plan.call["grads"][target]
-            check_name = f"{name} matches your forward"
+            check_name = f"{GRADCHECK_PREFIX}{name}"
             grad = user.get(name)
             plus, minus = user.get(f"probe {index} +"), user.get(f"probe {index} -")
             direction = plan.arrays[probe["direction"]]
@@ -243,6 +243,3 @@ def check_type(check: dict[str, Any]) -> CheckType:
     except KeyError:
         known = ", ".join(CHECK_TYPES)
         raise SpecError(f"unknown check type '{check['type']}' (known: {known})") from None
-
-
-PlanBuilder = Callable[[str, dict[str, Any], Case, Any], CasePlan]

@@ -15,6 +15,7 @@ import numpy as np
 from drill.bank import Bank, Exercise, Mistake, resolve
 from drill.grader.cases import SpecError
 from drill.grader.checks import CasePlan, CheckType, check_type
+from drill.grader.compare import compare
 from drill.grader.judge import CaseObservation, MistakeCatalogue, judge, observe
 from drill.grader.results import GradeReport
 from drill.grader.runner import Session, Ungradeable
@@ -177,3 +178,48 @@ def grade(
                 item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
             )
     return GradeReport(str(solution), [results[e.id] for e in exercises])
+
+
+def validate_exercises(bank: Bank) -> list[str]:
+    """Problems with the exercises' declarations, found without running any submission.
+
+    Each check must be well formed, the reference must run on every case, each known mistake
+    must apply to the reference and behave differently from it on some case, and each stub
+    must still be a stub (raise NotImplementedError).
+    """
+    problems = []
+    for exercise in bank.exercises.values():
+        where = bank.sources.get(f"exercise:{exercise.id}", exercise.id)
+        try:
+            prepared = prepare(bank, exercise)
+            for mistake_id, _, load in prepared.mistakes.entries:
+                if not _differs_somewhere(prepared, load()):
+                    problems.append(f"{where}: mistake '{mistake_id}' behaves like the reference")
+            if not _is_stub(prepared, exercise):
+                problems.append(f"{where}: the stub does not raise NotImplementedError")
+        except SpecError as error:
+            problems.append(f"{where}: {error}")
+        except Exception as error:  # a reference or mistake that cannot even be built
+            problems.append(f"{where}: {type(error).__name__}: {error}")
+    return problems
+
+
+def _differs_somewhere(prepared: Prepared, entry: Any) -> bool:
+    for plan, reference in zip(prepared.plans, prepared.references):
+        theirs = observe(prepared.kind.driver, entry, plan)
+        if theirs.error or any(
+            name not in theirs.values or compare(theirs.values[name], expected)
+            for name, expected in reference.values.items()
+        ):
+            return True
+    return False
+
+
+def _is_stub(prepared: Prepared, exercise: Exercise) -> bool:
+    namespace: dict[str, Any] = {"np": np}
+    exec(compile(exercise.stub, f"{exercise.id} stub", "exec"), namespace)
+    entry = namespace.get(exercise.entry)
+    if entry is None:
+        return False
+    observation = observe(prepared.kind.driver, entry, prepared.plans[0])
+    return bool(observation.error) and observation.error["type"] == "NotImplementedError"

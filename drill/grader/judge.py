@@ -9,6 +9,7 @@ known mistake is named by that mistake's message.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from drill.bank import Exercise
-from drill.grader.checks import CasePlan, CheckType
+from drill.grader.checks import GRADCHECK_PREFIX, CasePlan, CheckType
 from drill.grader.compare import Difference, Observed, compare, same
 from drill.grader.results import CheckResult, ExerciseResult
 from drill.grader.runner import Outcome
@@ -71,7 +72,9 @@ def _decode_value(meta: Any, arrays: dict[str, np.ndarray]) -> Observed:
 def observe(driver: str, entry: Any, plan: CasePlan) -> CaseObservation:
     """Run trusted code (the reference or a known mistake) on one case, in this process."""
     recorder = Recorder(None)
-    with contextlib.suppress(Stop):
+    # A known mistake may overflow on purpose; its warnings are not the user's business.
+    with warnings.catch_warnings(), np.errstate(all="ignore"), contextlib.suppress(Stop):
+        warnings.simplefilter("ignore")
         DRIVERS[driver](entry, plan.without_probes(), plan.arrays, recorder)
     meta, arrays = encode(recorder.values, "v")
     return decode({"values": meta, "error": recorder.error}, arrays)
@@ -239,7 +242,7 @@ def _headline(failing: list[CheckResult], checks: list[CheckResult]) -> str:
     if named is not None:
         return named.mistake
     first = failing[0]
-    self_checks = [c for c in checks if c.name.endswith("matches your forward")]
+    self_checks = [c for c in checks if c.name.startswith(GRADCHECK_PREFIX)]
     if first.name == "output" and self_checks and all(c.passed for c in self_checks):
         return f"forward is wrong (backward agrees with it, so fix forward first): {first.message}"
     return f"{first.name} {first.message}"

@@ -11,14 +11,12 @@ import codecs
 import os
 import select
 import sys
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal, TextIO
 
-from rich import box
-from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
-from rich.padding import Padding
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
@@ -143,54 +141,74 @@ def answer_card(question: Question) -> RenderableType:
     return Group(*parts)
 
 
-# The table needs this many cells left for titles and companies; below that it folds them
-# into slivers and one block per question reads better.
-_MIN_FLEXIBLE_WIDTH = 20
-_COLUMN_GAPS = 2 * 5
+LIST_COLUMNS = ("id", "title", "difficulty", "time", "companies", "kind")
+_COLUMN_GAP = "  "
+# Titles and companies share what the other columns leave; with less than this, one block
+# per question reads better than a table of slivers.
+_MIN_FLEXIBLE_WIDTH = 24
 
 
-def _rigid_width(questions: Sequence[Question]) -> int:
-    """Cells taken by the columns that never wrap: id, difficulty, time and kind."""
-    columns = [
-        ["id", *(question.id for question in questions)],
-        ["difficulty", *(question.difficulty for question in questions)],
-        ["time", *(f"{question.time} min" for question in questions)],
-        ["kind", *(question.kind for question in questions)],
-    ]
-    return sum(max(cell_len(cell) for cell in column) for column in columns) + _COLUMN_GAPS
+def _list_cells(question: Question) -> tuple[str, ...]:
+    return (
+        question.id,
+        question.title,
+        question.difficulty,
+        f"{question.time} min",
+        ", ".join(question.companies),
+        question.kind,
+    )
 
 
 def questions_listing(questions: Sequence[Question], width: int) -> RenderableType:
-    """A table of the questions, or one short block per question on a narrow terminal."""
-    if width - _rigid_width(questions) < _MIN_FLEXIBLE_WIDTH:
-        return Group(
-            *(
-                Group(
-                    Text(question.id, style="bold"),
-                    Padding(
-                        Group(Text(question.title), metadata(question)), (0, 0, 1, 2), expand=False
-                    ),
-                )
-                for question in questions
-            )
-        )
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False, header_style="bold")
-    table.add_column("id", no_wrap=True)
-    table.add_column("title", ratio=3)
-    table.add_column("difficulty", no_wrap=True)
-    table.add_column("time", no_wrap=True)
-    table.add_column("companies", ratio=1)
-    table.add_column("kind", no_wrap=True)
-    for question in questions:
-        table.add_row(
-            question.id,
-            question.title,
-            question.difficulty,
-            f"{question.time} min",
-            ", ".join(question.companies),
-            question.kind,
-        )
+    """The questions as a table with a bold header, or one block each on a narrow terminal.
+
+    The columns are laid out here rather than by rich.table.Table, which takes most of a
+    second to measure and render a bank of 2,000 questions.
+    """
+    rows = [_list_cells(question) for question in questions]
+    widths = [max(len(cell) for cell in column) for column in zip(LIST_COLUMNS, *rows)]
+    rigid = widths[0] + widths[2] + widths[3] + widths[5] + len(_COLUMN_GAP) * 5
+    flexible = width - 1 - rigid
+    if flexible < _MIN_FLEXIBLE_WIDTH:
+        return _question_blocks(questions, width)
+    # Companies get a quarter of the room at most, titles the rest.
+    widths[4] = min(widths[4], max(flexible // 4, len("companies")))
+    widths[1] = min(widths[1], flexible - widths[4])
+    table = Text()
+    table.append(_table_line(LIST_COLUMNS, widths), style="bold")
+    table.append("─" * (sum(widths) + len(_COLUMN_GAP) * 5) + "\n")
+    wrapped_columns = (1, 4)
+    for row in rows:
+        cells = [
+            textwrap.wrap(cell, widths[index]) or [""] if index in wrapped_columns else [cell]
+            for index, cell in enumerate(row)
+        ]
+        for line in range(max(len(lines) for lines in cells)):
+            parts = [lines[line] if line < len(lines) else "" for lines in cells]
+            table.append(_table_line(parts, widths))
+    table.rstrip()
     return table
+
+
+def _table_line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return _COLUMN_GAP.join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip() + "\n"
+
+
+def _question_blocks(questions: Sequence[Question], width: int) -> Text:
+    blocks = Text()
+    for question in questions:
+        blocks.append(f"{question.id}\n", style="bold")
+        for line in textwrap.wrap(
+            question.title, width - 1, initial_indent="  ", subsequent_indent="  "
+        ):
+            blocks.append(f"{line}\n")
+        for line in textwrap.wrap(
+            metadata(question).plain, width - 1, initial_indent="  ", subsequent_indent="  "
+        ):
+            blocks.append(f"{line}\n", style="dim")
+        blocks.append("\n")
+    blocks.rstrip()
+    return blocks
 
 
 def summary(records: Sequence[QuestionRecord]) -> RenderableType:

@@ -1,0 +1,51 @@
+"""Starter files: every chosen exercise as a stub the user fills in."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from drill.bank import Exercise
+
+HEADER = '''"""Solutions to drill exercises.
+
+Fill in every stub below, then grade your work:
+
+    drill grade {name}                 # every exercise in this file
+    drill grade {name} --only {first}  # a single exercise
+
+A stub still raising NotImplementedError is reported as missing, not failed.
+"""
+
+import numpy as np
+'''
+
+
+class StarterExists(FileExistsError):
+    """The target file exists and overwriting was not asked for."""
+
+
+def starter_text(path: Path, exercises: list[Exercise]) -> str:
+    """The whole starter file: a header, then each exercise's stub under a banner."""
+    parts = [HEADER.format(name=path.name, first=exercises[0].id)]
+    for exercise in exercises:
+        banner = f"# --- {exercise.id}: {exercise.title} "
+        parts.append(f"\n\n{banner.ljust(88, '-')}\n\n{exercise.stub.rstrip()}\n")
+    return "".join(parts)
+
+
+def write_starter(path: Path, exercises: list[Exercise], force: bool = False) -> None:
+    """Write the starter file; never replace an existing file unless `force`."""
+    if path.exists() and not force:
+        raise StarterExists(path)
+    text = starter_text(path, exercises)
+    # Write beside the target and rename, so an interrupted write never leaves half a file.
+    handle, temporary = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
