@@ -16,6 +16,7 @@ import typer
 if TYPE_CHECKING:
     from drill.bank import Bank, Exercise, Question
     from drill.grader.results import GradeReport
+    from drill.grader.runner import Session
     from drill.quiz.session import Filters
 
 EXIT_FAILED = 1
@@ -237,8 +238,8 @@ def show(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None:
     console.print(question_card(question))
     console.print(
         Text(
-            f"\n{len(question.hints)} hint(s): drill hint {question.id} · "
-            f"answer: drill reveal {question.id}",
+            f"\nHints ({len(question.hints)}): drill hint {question.id}\n"
+            f"Answer: drill reveal {question.id}",
             style="dim",
         )
     )
@@ -425,9 +426,7 @@ def grade(
     """
     import json
 
-    from drill.grader.cases import SpecError
-    from drill.grader.grade import grade as grade_file
-    from drill.grader.runner import Ungradeable
+    from drill.grader.runner import Ungradeable, open_session
 
     def unusable(message: str) -> NoReturn:
         if json_output:
@@ -436,19 +435,23 @@ def grade(
             )
         fail(message)
 
-    bank = load(bank_dir)
-    exercises = _exercises(bank, only)
-    if not exercises:
-        unusable("this bank has no graded exercises")
     try:
-        if json_output:
-            report = grade_file(solution, bank, exercises, timeout, memory)
-        else:
-            report = _grade_with_progress(solution, bank, exercises, timeout, memory)
+        session = open_session(solution, timeout, memory)  # the worker starts right away
     except Ungradeable as error:
         unusable(f"cannot grade {solution}: {error}")
-    except SpecError as error:
-        unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
+    with session:
+        bank = load(bank_dir)
+        exercises = _exercises(bank, only)
+        if not exercises:
+            unusable("this bank has no graded exercises")
+        from drill.grader.cases import SpecError
+
+        try:
+            report = _grade_with_progress(session, bank, exercises, show=not json_output)
+        except Ungradeable as error:
+            unusable(f"cannot grade {solution}: {error}")
+        except SpecError as error:
+            unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
     if json_output:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -461,23 +464,21 @@ def grade(
 
 
 def _grade_with_progress(
-    solution: Path, bank: Bank, exercises: list[Exercise], timeout: float, memory: int
+    session: Session, bank: Bank, exercises: list[Exercise], show: bool
 ) -> GradeReport:
-    """Grade while a transient status line on stderr names the exercise being run."""
+    """Grade, with a transient status line on stderr naming the exercise being run."""
     from rich.console import Console
 
-    from drill.grader.grade import grade as grade_file
+    from drill.grader.grade import grade_session
 
     console = Console(stderr=True)
-    if not console.is_terminal:
-        return grade_file(solution, bank, exercises, timeout, memory)
+    if not show or not console.is_terminal:
+        return grade_session(session, bank, exercises)
     with console.status("Grading…") as status:
-        return grade_file(
-            solution,
+        return grade_session(
+            session,
             bank,
             exercises,
-            timeout,
-            memory,
             on_start=lambda exercise_id: status.update(f"Grading {exercise_id}…"),
         )
 

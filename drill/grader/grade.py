@@ -18,7 +18,7 @@ from drill.grader.checks import CasePlan, CheckType, check_type
 from drill.grader.compare import compare
 from drill.grader.judge import CaseObservation, MistakeCatalogue, judge, observe
 from drill.grader.results import GradeReport
-from drill.grader.runner import Session, Ungradeable
+from drill.grader.runner import Session, open_session
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MEMORY_MB = 2048
@@ -136,22 +136,23 @@ def _worker_plan(prepared: list[Prepared]) -> tuple[dict[str, Any], dict[str, np
     return {"exercises": exercises}, arrays
 
 
-def check_syntax(solution: Path) -> None:
-    """Compile (never run) the submission here, for a clear message on a syntax error."""
-    try:
-        source = solution.read_bytes()
-    except OSError as error:
-        raise Ungradeable(f"cannot read {solution}: {error.strerror or error}") from None
-    try:
-        compile(source, str(solution), "exec")
-    except SyntaxError as error:
-        text = (error.text or "").strip()
-        shown = f"\n    {text}" if text else ""
-        raise Ungradeable(
-            f"{solution.name} has a syntax error on line {error.lineno}: {error.msg}{shown}"
-        ) from None
-    except ValueError as error:  # e.g. null bytes
-        raise Ungradeable(f"{solution.name} is not a Python source file: {error}") from None
+def grade_session(
+    session: Session,
+    bank: Bank,
+    exercises: list[Exercise],
+    on_start: Callable[[str], None] = lambda exercise_id: None,
+) -> GradeReport:
+    """Grade the session's submission on `exercises`; Ungradeable if it cannot be imported."""
+    prepared = [prepare(bank, exercise) for exercise in exercises]
+    plan, arrays = _worker_plan(prepared)
+    by_id = {item.exercise.id: item for item in prepared}
+    results = {}
+    for exercise_id, outcome in session.run(plan, arrays, on_start):
+        item = by_id[exercise_id]
+        results[exercise_id] = judge(
+            item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
+        )
+    return GradeReport(str(session.solution), [results[e.id] for e in exercises])
 
 
 def grade(
@@ -160,24 +161,10 @@ def grade(
     exercises: list[Exercise],
     timeout: float = DEFAULT_TIMEOUT,
     memory_mb: int = DEFAULT_MEMORY_MB,
-    on_start: Callable[[str], None] = lambda exercise_id: None,
 ) -> GradeReport:
     """Grade `solution` on `exercises`; Ungradeable when the file cannot be graded at all."""
-    solution = solution.resolve()
-    if not solution.is_file():
-        raise Ungradeable(f"no such file: {solution}")
-    check_syntax(solution)
-    with Session(solution, timeout, memory_mb << 20) as session:  # the worker starts now
-        prepared = [prepare(bank, exercise) for exercise in exercises]
-        plan, arrays = _worker_plan(prepared)
-        by_id = {item.exercise.id: item for item in prepared}
-        results = {}
-        for exercise_id, outcome in session.run(plan, arrays, on_start):
-            item = by_id[exercise_id]
-            results[exercise_id] = judge(
-                item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
-            )
-    return GradeReport(str(solution), [results[e.id] for e in exercises])
+    with open_session(solution, timeout, memory_mb) as session:
+        return grade_session(session, bank, exercises)
 
 
 def validate_exercises(bank: Bank) -> list[str]:

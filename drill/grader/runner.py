@@ -5,6 +5,9 @@ time limit per exercise enforced from here. It talks to us through an event pipe
 and .npz files loaded with allow_pickle=False; nothing it sends is unpickled. When an
 exercise hangs or kills its process, that exercise is marked and a fresh worker grades the
 rest.
+
+NumPy is imported only when results arrive, so the worker starts before the parent pays for
+its own imports and the two overlap.
 """
 
 from __future__ import annotations
@@ -23,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 WORKER = Path(__file__).with_name("worker.py")
 EVENT_LINE_LIMIT = 1 << 20  # bytes; a longer line is not from a well-behaved worker
 RESULT_FILE_LIMIT = 256 << 20
@@ -41,7 +42,7 @@ class Outcome:
 
     status: str  # ran | missing | timeout | crashed
     cases: list[dict[str, Any]] = field(default_factory=list)
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    arrays: dict[str, Any] = field(default_factory=dict)  # name -> numpy array
     output: str = ""
     detail: str = ""
 
@@ -136,11 +137,40 @@ class Worker:
         os.close(self._events)
 
 
-def _load_results(path: Path) -> dict[str, np.ndarray]:
+def _load_results(path: Path) -> dict[str, Any]:
+    import numpy as np
+
     if not path.is_file() or path.stat().st_size > RESULT_FILE_LIMIT:
         raise ValueError("missing or oversized result file")
     with np.load(path, allow_pickle=False) as stored:
         return {key: stored[key] for key in stored.files}
+
+
+def check_syntax(solution: Path) -> None:
+    """Compile (never run) the submission here, for a clear message on a syntax error."""
+    try:
+        source = solution.read_bytes()
+    except OSError as error:
+        raise Ungradeable(f"cannot read {solution}: {error.strerror or error}") from None
+    try:
+        compile(source, str(solution), "exec")
+    except SyntaxError as error:
+        text = (error.text or "").strip()
+        shown = f"\n    {text}" if text else ""
+        raise Ungradeable(
+            f"{solution.name} has a syntax error on line {error.lineno}: {error.msg}{shown}"
+        ) from None
+    except ValueError as error:  # e.g. null bytes
+        raise Ungradeable(f"{solution.name} is not a Python source file: {error}") from None
+
+
+def open_session(solution: Path, timeout: float, memory_mb: int) -> Session:
+    """Check that the file can be graded at all, then start its worker."""
+    solution = solution.resolve()
+    if not solution.is_file():
+        raise Ungradeable(f"no such file: {solution}")
+    check_syntax(solution)
+    return Session(solution, timeout, memory_mb << 20)
 
 
 class Session:
@@ -169,10 +199,12 @@ class Session:
     def run(
         self,
         plan: dict[str, Any],
-        arrays: dict[str, np.ndarray],
+        arrays: dict[str, Any],
         on_start: Callable[[str], None] = lambda exercise_id: None,
     ) -> Iterator[tuple[str, Outcome]]:
         """Yield (exercise id, outcome) in plan order; raise Ungradeable if import fails."""
+        import numpy as np
+
         np.savez(self.workdir / "plan.npz", **arrays)
         pending = list(plan["exercises"])
         while pending:
