@@ -1,0 +1,62 @@
+"""The README's worked example of a new exercise: written out, validated and graded."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from drill.cli import app
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+EXAMPLE = re.compile(r"<!-- example: (?P<path>\S+) -->\n```\w*\n(?P<body>.*?)```", re.S)
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def example_bank(tmp_path: Path) -> Path:
+    files = {m["path"]: m["body"] for m in EXAMPLE.finditer(README.read_text())}
+    assert set(files) == {
+        "solutions/activations.py",
+        "questions/activations/exercises/leaky_relu.yaml",
+        "questions/activations/leaky-relu-backward.yaml",
+    }
+    for relative, body in files.items():
+        target = tmp_path / "mybank" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body)
+    return tmp_path / "mybank"
+
+
+def test_the_example_passes_drill_check(example_bank):
+    result = runner.invoke(app, ["check", str(example_bank / "questions")])
+    assert result.exit_code == 0, result.output
+    assert "1 questions and 1 exercises, no problems" in result.output
+
+
+def test_the_example_grades_its_reference_and_its_mistake(example_bank, tmp_path):
+    bank = ["--bank", str(example_bank / "questions")]
+    reference = example_bank / "solutions" / "activations.py"
+    passed = runner.invoke(app, ["grade", str(reference), "--json", *bank])
+    assert passed.exit_code == 0
+    assert json.loads(passed.stdout)["points"] == 5
+
+    mistaken = tmp_path / "mine.py"
+    mistaken.write_text(reference.read_text().replace("self.slope * grad_output)", "0.0)"))
+    failed = runner.invoke(app, ["grade", str(mistaken), "--json", *bank])
+    assert failed.exit_code == 1
+    (exercise,) = json.loads(failed.stdout)["exercises"]
+    assert exercise["message"] == "the gradient for x <= 0 is the slope, not 0"
+
+
+def test_the_example_starter_is_all_stubs(example_bank, tmp_path):
+    bank = ["--bank", str(example_bank / "questions")]
+    starter = tmp_path / "starter.py"
+    assert runner.invoke(app, ["init", str(starter), *bank]).exit_code == 0
+    graded = runner.invoke(app, ["grade", str(starter), "--json", *bank])
+    assert graded.exit_code == 0
+    assert json.loads(graded.stdout)["exercises"][0]["status"] == "missing"
