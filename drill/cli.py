@@ -33,6 +33,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: Typer's Rich help formatter alone costs more than the whole of drill --help.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -63,7 +65,8 @@ def load(bank_dir: Path | None) -> Bank:
         count = len(error.issues)
         lines = "\n".join(f"  {issue}" for issue in error.issues[:20])
         more = f"\n  … and {count - 20} more" if count > 20 else ""
-        fail(f"the question bank has {count} problem(s); run 'drill check':\n{lines}{more}")
+        command = "drill check" if bank_dir is None else f"drill check {bank_dir}"
+        fail(f"the question bank has {count} problem(s); run '{command}':\n{lines}{more}")
 
 
 @app.command()

@@ -7,6 +7,7 @@ Validation works on the plain mapping that YAML produced. Each problem is report
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +109,8 @@ def _number(data: dict[str, Any], field: str) -> float:
     value = _require(data, field)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Problem(field, f"'{field}' must be a number, got {_type_name(value)}")
+    if not math.isfinite(value):
+        raise Problem(field, f"'{field}' must be a finite number, got {value!r}")
     return float(value)
 
 
@@ -139,7 +142,7 @@ def _reject_unknown(data: dict[str, Any], allowed: set[str]) -> None:
 
 def _check_version(data: dict[str, Any]) -> None:
     version = _require(data, "format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:
         raise Problem(
             "format_version", f"unsupported format_version {version!r}; this drill reads 1"
         )

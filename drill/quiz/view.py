@@ -14,7 +14,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Literal, TextIO
+from typing import TYPE_CHECKING, Literal
 
 from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
@@ -82,13 +82,9 @@ def practice_commands(question: Question) -> Text | None:
     """How to get a starter file for the question's exercises and have it graded."""
     if not question.exercises:
         return None
+    only = " ".join(f"--only {exercise}" for exercise in question.exercises)
     lines = Text().append("Practise it in code:\n", style="bold")
-    for exercise in question.exercises:
-        # One exercise fits the usual solution.py; several need a file each.
-        path = "solution.py" if len(question.exercises) == 1 else f"{exercise}.py"
-        lines.append(f"  drill init {path} --only {exercise}\n")
-        lines.append(f"  drill grade {path} --only {exercise}\n")
-    lines.rstrip()
+    lines.append(f"  drill init solution.py {only}\n  drill grade solution.py {only}")
     return lines
 
 
@@ -141,7 +137,7 @@ def answer_card(question: Question) -> RenderableType:
     return Group(*parts)
 
 
-LIST_COLUMNS = ("id", "title", "difficulty", "time", "companies", "kind")
+_LIST_COLUMNS = ("id", "title", "difficulty", "time", "companies", "kind")
 _COLUMN_GAP = "  "
 # Titles and companies share what the other columns leave; with less than this, one block
 # per question reads better than a table of slivers.
@@ -166,7 +162,9 @@ def questions_listing(questions: Sequence[Question], width: int) -> RenderableTy
     second to measure and render a bank of 2,000 questions.
     """
     rows = [_list_cells(question) for question in questions]
-    widths = [max(len(cell) for cell in column) for column in zip(LIST_COLUMNS, *rows)]
+    widths = [
+        max(len(cell) for cell in column) for column in zip(_LIST_COLUMNS, *rows, strict=True)
+    ]
     rigid = widths[0] + widths[2] + widths[3] + widths[5] + len(_COLUMN_GAP) * 5
     flexible = width - 1 - rigid
     if flexible < _MIN_FLEXIBLE_WIDTH:
@@ -175,7 +173,7 @@ def questions_listing(questions: Sequence[Question], width: int) -> RenderableTy
     widths[4] = min(widths[4], max(flexible // 4, len("companies")))
     widths[1] = min(widths[1], flexible - widths[4])
     table = Text()
-    table.append(_table_line(LIST_COLUMNS, widths), style="bold")
+    table.append(_table_line(_LIST_COLUMNS, widths), style="bold")
     table.append("─" * (sum(widths) + len(_COLUMN_GAP) * 5) + "\n")
     wrapped_columns = (1, 4)
     for row in rows:
@@ -191,7 +189,8 @@ def questions_listing(questions: Sequence[Question], width: int) -> RenderableTy
 
 
 def _table_line(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return _COLUMN_GAP.join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip() + "\n"
+    padded = (cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+    return _COLUMN_GAP.join(padded).rstrip() + "\n"
 
 
 def _question_blocks(questions: Sequence[Question], width: int) -> Text:
@@ -211,31 +210,48 @@ def _question_blocks(questions: Sequence[Question], width: int) -> Text:
     return blocks
 
 
-def summary(records: Sequence[QuestionRecord]) -> RenderableType:
-    """The end-of-session table and a one-line tally."""
+# Below this width the five summary columns fold into slivers; one block per question is used.
+_SUMMARY_TABLE_MIN_WIDTH = 64
+
+
+def summary(records: Sequence[QuestionRecord], width: int) -> RenderableType:
+    """The end-of-session table (one block per question when narrow) and a one-line tally."""
     if not records:
         return Text("No questions answered.")
+    outcomes = [record.outcome for record in records]
+    tally = Text(
+        f"{len(records)} question(s): {outcomes.count('right')} right, "
+        f"{outcomes.count('wrong')} wrong, {outcomes.count('skipped')} skipped"
+    )
+    if width < _SUMMARY_TABLE_MIN_WIDTH:
+        blocks = Text().append("Session summary\n", style="bold")
+        for record in records:
+            blocks.append(f"{record.question_id}\n  ")
+            blocks.append_text(_time_against_budget(record))
+            blocks.append(f" · {record.outcome} · {record.rating} · {record.hints_used} hint(s)\n")
+        blocks.rstrip()
+        return Group(blocks, tally)
     table = Table(title="Session summary", header_style="bold")
-    for column in ("question", "time / budget", "outcome", "rating", "hints"):
-        table.add_column(column, overflow="fold")
+    table.add_column("question", overflow="fold")
+    for column in ("time / budget", "outcome", "rating", "hints"):
+        table.add_column(column, no_wrap=True)
     for record in records:
-        over = record.seconds > record.budget_seconds
         table.add_row(
             record.question_id,
-            Text(
-                f"{clock_text(record.seconds)} / {clock_text(record.budget_seconds)}",
-                style="red" if over else "",
-            ),
+            _time_against_budget(record),
             record.outcome,
             record.rating,
             str(record.hints_used),
         )
-    outcomes = [record.outcome for record in records]
-    tally = (
-        f"{len(records)} question(s): {outcomes.count('right')} right, "
-        f"{outcomes.count('wrong')} wrong, {outcomes.count('skipped')} skipped"
+    return Group(table, tally)
+
+
+def _time_against_budget(record: QuestionRecord) -> Text:
+    over = record.seconds > record.budget_seconds
+    return Text(
+        f"{clock_text(record.seconds)} / {clock_text(record.budget_seconds)}",
+        style="red" if over else "",
     )
-    return Group(table, Text(tally))
 
 
 class LineEditor:
@@ -282,15 +298,10 @@ def _cbreak(fd: int) -> Iterator[None]:
 class TerminalQuiz:
     """The QuizUser of a real session, drawing with Rich and reading `stdin`."""
 
-    def __init__(
-        self,
-        console: Console,
-        clock: Callable[[], float],
-        stdin: TextIO | None = None,
-    ) -> None:
+    def __init__(self, console: Console, clock: Callable[[], float]) -> None:
         self.console = console
         self.clock = clock
-        self.stdin = sys.stdin if stdin is None else stdin
+        self.stdin = sys.stdin
         self.stdin_is_terminal = self.stdin.isatty()
         self.interactive = termios is not None and self.stdin_is_terminal and console.is_terminal
 
@@ -331,7 +342,7 @@ class TerminalQuiz:
 
     def show_summary(self, records: Sequence[QuestionRecord]) -> None:
         self.console.print()
-        self.console.print(summary(records))
+        self.console.print(summary(records, self.console.width))
 
     # -- input -------------------------------------------------------------------------------
 
