@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
+EXIT_INTERNAL = 3
 
 app = typer.Typer(
     name="drill",
@@ -487,9 +488,23 @@ def _grade_with_progress(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: Ctrl-C and drill's own bugs end with one line, not a trace.
+
+    Set DRILL_DEBUG=1 to see the traceback of an internal error.
+    """
+    import os
+
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("\ndrill: interrupted", err=True)
         raise SystemExit(130) from None
+    except Exception as error:
+        if os.environ.get("DRILL_DEBUG"):
+            raise
+        typer.echo(
+            f"drill: internal error ({type(error).__name__}: {error}); "
+            "run again with DRILL_DEBUG=1 for details and please report it",
+            err=True,
+        )
+        raise SystemExit(EXIT_INTERNAL) from None

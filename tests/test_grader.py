@@ -146,6 +146,18 @@ def test_backward_not_matching_own_forward_fails_the_gradient_check(bank, tmp_pa
     assert "output" not in failing
 
 
+def test_a_wrong_entry_of_a_small_gradient_is_pointed_at(bank, tmp_path):
+    source = REFERENCE.read_text().replace(
+        "        self.grad_W = self.x.T @ grad_output\n",
+        "        self.grad_W = self.x.T @ grad_output\n        self.grad_W[0, 1] *= 1.5\n",
+    )
+    report = grade(write(tmp_path, source), bank, [bank.exercises["linear"]])
+    (result,) = report.exercises
+    check = next(c for c in result.checks if c.name == "gradient check of grad_W")
+    assert "the largest mismatch is grad_W[0, 1]" in check.message
+    assert check.rows[0][0] == "[0, 1]"
+
+
 # --- partial files and stubs ------------------------------------------------------------
 
 

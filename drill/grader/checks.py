@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from drill.grader.cases import Case, SpecError, case_rng, make_arrays, parse_cases
-from drill.grader.compare import Difference, Observed, number
+from drill.grader.compare import ROWS_SHOWN, Difference, Observed, index_text, number
 from drill.grader.worker import PROBE_FUNCTIONS
 
 # A central difference with this step is accurate to ~1e-10 on smooth layers in float64,
@@ -22,6 +22,8 @@ from drill.grader.worker import PROBE_FUNCTIONS
 PROBE_EPS = 1e-5
 GRADCHECK_RTOL = 1e-4
 GRADCHECK_PREFIX = "gradient check of "
+# Tensors this small are also checked one element at a time, to point at a wrong entry.
+ELEMENT_PROBE_LIMIT = 32
 
 
 @dataclass
@@ -105,6 +107,11 @@ class LayerCheck:
                 direction = f"direction for {target}"
                 arrays[direction] = rng.normal(size=arrays[target].shape)
                 probes.append({"target": target, "direction": direction, "eps": PROBE_EPS})
+                if arrays[target].size <= ELEMENT_PROBE_LIMIT:
+                    probes += [
+                        {"target": target, "element": i, "eps": PROBE_EPS}
+                        for i in range(arrays[target].size)
+                    ]
         call = {
             "init": init,
             "input": check["input"],
@@ -120,37 +127,68 @@ class LayerCheck:
     ) -> list[tuple[str, Difference | None]]:
         """The gradient check of the submission's backward against its own forward."""
         findings = []
-        grad_output = plan.arrays["grad_output"]
         for index, probe in enumerate(plan.call["probes"]):
+            if "direction" not in probe:
+                continue
             target = probe["target"]
             name = "grad_input" if target == plan.call["input"] else plan.call["grads"][target]
-            check_name = f"{GRADCHECK_PREFIX}{name}"
             grad = user.get(name)
-            plus, minus = user.get(f"probe {index} +"), user.get(f"probe {index} -")
-            direction = plan.arrays[probe["direction"]]
-            usable = [v for v in (grad, plus, minus) if v is not None and v.kind == "array"]
-            if len(usable) < 3 or grad.value.shape != direction.shape:
+            if grad is None or grad.kind != "array":
                 continue  # the comparison with the reference already reports this
-            if plus.value.shape != grad_output.shape or minus.value.shape != grad_output.shape:
+            direction = plan.arrays[probe["direction"]]
+            numeric = _directional(plan, user, index)
+            if numeric is None or grad.value.shape != direction.shape:
                 continue
-            numeric = float(np.sum(grad_output * (plus.value - minus.value))) / (2 * probe["eps"])
             analytic = float(np.sum(grad.value * direction))
             scale = max(abs(numeric), abs(analytic), 1e-3 * float(np.linalg.norm(direction)))
             relative = abs(numeric - analytic) / scale
-            if relative <= GRADCHECK_RTOL or not np.isfinite(numeric):
-                findings.append((check_name, None))
-                continue
-            findings.append(
-                (
-                    check_name,
-                    Difference(
-                        f"backward does not match your own forward for {name}: along a random "
-                        f"direction u, ⟨{name}, u⟩ = {number(analytic)} but central differences "
-                        f"of forward give {number(numeric)} (relative difference {relative:.1e})"
-                    ),
+            passed = relative <= GRADCHECK_RTOL or not np.isfinite(numeric)
+            difference = None
+            if not passed:
+                summary = (
+                    f"backward does not match your own forward for {name}: along a random "
+                    f"direction u, ⟨{name}, u⟩ = {number(analytic)} but central differences "
+                    f"of forward give {number(numeric)} (relative difference {relative:.1e})"
                 )
-            )
+                difference = _pinpoint(plan, user, target, name, grad.value, summary)
+            findings.append((f"{GRADCHECK_PREFIX}{name}", difference))
         return findings
+
+
+def _directional(plan: CasePlan, user: dict[str, Observed], index: int) -> float | None:
+    """⟨grad_output, forward(p + εu) − forward(p − εu)⟩ / 2ε from probe `index`, if usable."""
+    grad_output = plan.arrays["grad_output"]
+    plus, minus = user.get(f"probe {index} +"), user.get(f"probe {index} -")
+    for value in (plus, minus):
+        if value is None or value.kind != "array" or value.value.shape != grad_output.shape:
+            return None
+    eps = plan.call["probes"][index]["eps"]
+    return float(np.sum(grad_output * (plus.value - minus.value))) / (2 * eps)
+
+
+def _pinpoint(
+    plan: CasePlan,
+    user: dict[str, Observed],
+    target: str,
+    name: str,
+    grad: np.ndarray,
+    summary: str,
+) -> Difference:
+    """On a small tensor, the entries where backward and per-element differences disagree."""
+    numeric = np.full(grad.shape, np.nan)
+    for index, probe in enumerate(plan.call["probes"]):
+        if probe["target"] == target and "element" in probe:
+            value = _directional(plan, user, index)
+            numeric.flat[probe["element"]] = np.nan if value is None else value
+    if np.isnan(numeric).all():
+        return Difference(summary)
+    error = np.abs(grad - numeric) / np.maximum(np.abs(numeric), 1e-3)
+    error = np.where(np.isnan(error), -1.0, error)
+    worst = sorted(np.ndindex(*grad.shape), key=lambda i: -error[i])[:ROWS_SHOWN]
+    worst = [i for i in worst if error[i] > GRADCHECK_RTOL] or worst[:1]
+    summary += f"; the largest mismatch is {name}{index_text(worst[0])}"
+    rows = [(index_text(i), number(grad[i]), number(numeric[i])) for i in worst]
+    return Difference(summary, rows)
 
 
 class FunctionCheck:

@@ -97,7 +97,7 @@ def _compare_arrays(obtained: np.ndarray, expected: np.ndarray) -> Difference | 
         return None
     count, total = int(wrong.sum()), obtained.size
     if bad_finite.any():
-        where = _index(np.argwhere(bad_finite)[0])
+        where = index_text(np.argwhere(bad_finite)[0])
         what = "NaN" if np.isnan(obtained[bad_finite]).any() else "inf"
         summary = f"{int(bad_finite.sum())} of {total} elements are {what} (first at {where})"
         return Difference(summary, _rows(obtained, expected, bad_finite))
@@ -106,12 +106,12 @@ def _compare_arrays(obtained: np.ndarray, expected: np.ndarray) -> Difference | 
     worst = np.unravel_index(int(np.argmax(relative)), relative.shape)
     summary = (
         f"{count} of {total} elements differ; max relative difference "
-        f"{relative[worst]:.1e} at {_index(worst)}"
+        f"{relative[worst]:.1e} at {index_text(worst)}"
     )
     return Difference(summary, _rows(obtained, expected, wrong, relative))
 
 
-def _index(position: Any) -> str:
+def index_text(position: Any) -> str:
     return "[" + ", ".join(str(int(i)) for i in position) + "]"
 
 
@@ -125,7 +125,7 @@ def _rows(
     rows = []
     for position in positions[:ROWS_SHOWN]:
         key = tuple(position)
-        rows.append((_index(key), number(obtained[key]), number(expected[key])))
+        rows.append((index_text(key), number(obtained[key]), number(expected[key])))
     return rows
 
 

@@ -245,4 +245,4 @@ def _headline(failing: list[CheckResult], checks: list[CheckResult]) -> str:
     self_checks = [c for c in checks if c.name.startswith(GRADCHECK_PREFIX)]
     if first.name == "output" and self_checks and all(c.passed for c in self_checks):
         return f"forward is wrong (backward agrees with it, so fix forward first): {first.message}"
-    return f"{first.name} {first.message}"
+    return f"{first.name}: {first.message}"

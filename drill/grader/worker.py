@@ -96,7 +96,11 @@ def drive_layer(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], 
         for sign in (1, -1):
             shifted = dict(zip(init, _arguments(init, case, arrays)))
             shifted[case["input"]] = _copy(arrays[case["input"]])
-            step = sign * probe["eps"] * arrays[probe["direction"]]
+            if "element" in probe:  # one element at a time, to point at a wrong entry
+                step = np.zeros(np.shape(shifted[probe["target"]]))
+                step.flat[probe["element"]] = sign * probe["eps"]
+            else:
+                step = sign * probe["eps"] * arrays[probe["direction"]]
             shifted[probe["target"]] = shifted[probe["target"]] + step
             args = [shifted[name] for name in init]
             name = f"probe {index} {'+' if sign > 0 else '-'}"
