@@ -51,6 +51,7 @@ title: ReLU backward
 topic: backprop
 entry: ReLU
 points: 5
+order: 1
 stub: "class ReLU: ..."
 check:
   type: layer

@@ -140,6 +140,7 @@ def load_bank(root: Path | None = None) -> Bank:
                 if exercise is not None:
                     _add(bank.exercises, exercise, path, topic.name, bank.sources, issues)
     _cross_check(bank, issues)
+    bank.exercises = dict(sorted(bank.exercises.items(), key=lambda item: item[1].order))
     if issues:
         raise BankError(issues)
     if not bank.questions:

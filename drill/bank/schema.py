@@ -67,6 +67,7 @@ class Exercise:
     stub: str
     check: dict[str, Any]
     mistakes: tuple[Mistake, ...]
+    order: int  # position in starter files and reports, easiest first
 
 
 def _require(data: dict[str, Any], field: str) -> Any:
@@ -232,6 +233,7 @@ _EXERCISE_FIELDS = {
     "topic",
     "entry",
     "points",
+    "order",
     "stub",
     "check",
     "mistakes",
@@ -288,6 +290,7 @@ def parse_exercise(data: Any) -> Exercise:
         topic=_slug(data, "topic", QUESTION_ID, "a slug"),
         entry=entry,
         points=_positive_int(data, "points"),
+        order=_positive_int(data, "order"),
         stub=_text(data, "stub"),
         check=check,
         mistakes=tuple(_parse_mistake(i, m) for i, m in enumerate(mistakes)),

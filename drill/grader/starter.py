@@ -10,12 +10,12 @@ from drill.bank import Exercise
 
 HEADER = '''"""Solutions to drill exercises.
 
-Fill in every stub below, then grade your work:
+Fill in the stubs below, then grade your work:
 
-    drill grade {name}                 # every exercise in this file
-    drill grade {name} --only {first}  # a single exercise
+    drill grade {name}
+    drill grade {name} --only {first}
 
-A stub still raising NotImplementedError is reported as missing, not failed.
+A stub that still raises NotImplementedError is reported as missing, not failed.
 """
 
 import numpy as np
@@ -41,7 +41,7 @@ def write_starter(path: Path, exercises: list[Exercise], force: bool = False) ->
         raise StarterExists(path)
     text = starter_text(path, exercises)
     # Write beside the target and rename, so an interrupted write never leaves half a file.
-    handle, temporary = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
