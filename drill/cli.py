@@ -70,39 +70,6 @@ def load(bank_dir: Path | None) -> Bank:
         fail(f"the question bank has {count} problem(s); run '{command}':\n{lines}{more}")
 
 
-@app.command()
-def check(
-    bank_dir: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Bank folder to validate (default: the built-in bank).", show_default=False
-        ),
-    ] = None,
-) -> None:
-    """Validate a question bank: every file, field, id and exercise. Exits 1 on any problem.
-
-    Exercises are checked too: each declaration is well formed, the reference solution runs
-    on every case, every known mistake differs from it, and every stub is still a stub.
-    """
-    from drill.bank import BankError, load_bank
-    from drill.grader.grade import validate_exercises
-
-    try:
-        bank = load_bank(bank_dir)
-        problems = [str(issue) for issue in validate_exercises(bank)]
-    except BankError as error:
-        problems = [str(issue) for issue in error.issues]
-    if problems:
-        for problem in problems:
-            typer.echo(problem, err=True)
-        typer.echo(f"{len(problems)} problem(s) found.", err=True)
-        raise typer.Exit(EXIT_FAILED)
-    typer.echo(
-        f"{bank.root}: {len(bank.questions)} questions and "
-        f"{len(bank.exercises)} exercises, no problems."
-    )
-
-
 # -- Browsing the bank and the quiz ---------------------------------------------------------
 
 
@@ -485,6 +452,39 @@ def _grade_with_progress(
             exercises,
             on_start=lambda exercise_id: status.update(f"Grading {exercise_id}…"),
         )
+
+
+@app.command()
+def check(
+    bank_dir: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Bank folder to validate (default: the built-in bank).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Validate a question bank: every file, field, id and exercise. Exits 1 on any problem.
+
+    Exercises are checked too: each declaration is well formed, the reference solution runs
+    on every case, every known mistake differs from it, and every stub is still a stub.
+    """
+    from drill.bank import BankError, load_bank
+    from drill.grader.grade import validate_exercises
+
+    try:
+        bank = load_bank(bank_dir)
+        problems = [str(issue) for issue in validate_exercises(bank)]
+    except BankError as error:
+        problems = [str(issue) for issue in error.issues]
+    if problems:
+        for problem in problems:
+            typer.echo(problem, err=True)
+        typer.echo(f"{len(problems)} problem(s) found.", err=True)
+        raise typer.Exit(EXIT_FAILED)
+    typer.echo(
+        f"{bank.root}: {len(bank.questions)} questions and "
+        f"{len(bank.exercises)} exercises, no problems."
+    )
 
 
 def main() -> None:
