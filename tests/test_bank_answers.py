@@ -1,0 +1,79 @@
+"""The bank's numeric answers, recomputed independently (central differences or a grid)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from drill.bank import load_bank
+
+EPS = 1e-6
+
+
+def central_difference(f, x: float) -> float:
+    return (f(x + EPS) - f(x - EPS)) / (2 * EPS)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def max_sigmoid_slope() -> float:
+    grid = np.linspace(-10, 10, 200001)
+    return float(np.max((sigmoid(grid + EPS) - sigmoid(grid - EPS)) / (2 * EPS)))
+
+
+def weight_after_decay_step() -> float:
+    w, rate, decay = 2.0, 0.1, 0.01
+
+    def total(v: float) -> float:
+        return 0.5 * v + decay / 2 * v**2  # a data loss whose slope is 0.5, plus the decay term
+
+    return w - rate * central_difference(total, w)
+
+
+def smoothed_logit_gradient() -> float:
+    classes, smoothing = 4, 0.1
+    target = np.full(classes, smoothing / classes)
+    target[0] += 1 - smoothing
+
+    def loss(z0: float) -> float:
+        z = np.array([z0, 0.0, 0.0, 0.0])
+        return float(-np.sum(target * (z - np.log(np.sum(np.exp(z))))))
+
+    return central_difference(loss, math.log(57))
+
+
+def clipped_component() -> float:
+    gradients = [np.array([3.0, 4.0]), np.array([12.0])]
+    norm = math.sqrt(sum(float(np.sum(g**2)) for g in gradients))
+    return 12.0 * min(1.0, 5.0 / norm)
+
+
+def kaiming_std() -> float:
+    fan_in = 64 * 3 * 3
+    return math.sqrt(2.0 / fan_in)
+
+
+EXPECTED = {
+    "sigmoid-max-slope": max_sigmoid_slope,
+    "ten-sigmoid-layers": lambda: max_sigmoid_slope() ** 10,
+    "weight-decay-gradient": weight_after_decay_step,
+    "label-smoothing-gradient": smoothed_logit_gradient,
+    "global-norm-clipping": clipped_component,
+    "kaiming-init-std": kaiming_std,
+}
+
+
+def test_every_numeric_question_is_covered():
+    numeric = {q.id for q in load_bank().questions.values() if q.kind == "numeric"}
+    assert numeric == set(EXPECTED)
+
+
+@pytest.mark.parametrize("question_id", sorted(EXPECTED))
+def test_numeric_answer_matches_an_independent_computation(question_id):
+    question = load_bank().questions[question_id]
+    computed = EXPECTED[question_id]()
+    assert abs(computed - question.value) <= question.tolerance / 10, computed
