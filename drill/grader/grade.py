@@ -149,9 +149,11 @@ def grade_session(
     results = {}
     for exercise_id, outcome in session.run(plan, arrays, on_start):
         item = by_id[exercise_id]
-        results[exercise_id] = judge(
-            item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
-        )
+        # A submission's inf and NaN are findings to report, not warnings to print.
+        with np.errstate(all="ignore"):
+            results[exercise_id] = judge(
+                item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
+            )
     return GradeReport(str(session.solution), [results[e.id] for e in exercises])
 
 
