@@ -158,6 +158,39 @@ def test_a_wrong_entry_of_a_small_gradient_is_pointed_at(bank, tmp_path):
     assert check.rows[0][0] == "[0, 1]"
 
 
+PER_ROW_AND_FLOAT = """
+    import numpy as np
+
+    def numerical_gradient(f, x, eps=1e-5):
+        grad = np.zeros_like(x)
+        for row in range(x.shape[0]):  # perturbs a whole row at once
+            saved = x[row].copy()
+            x[row] = saved + eps
+            up = f(x)
+            x[row] = saved - eps
+            down = f(x)
+            x[row] = saved
+            grad[row] = (up - down) / (2 * eps)
+        return grad
+
+    def gradient_check(analytical, numerical, rtol=1e-4):
+        error = np.abs(analytical - numerical) / (np.abs(analytical) + np.abs(numerical) + 1e-8)
+        return float(error.max())  # a number, not a verdict
+"""
+
+
+def test_per_row_perturbation_and_a_non_bool_verdict_fail(tmp_path):
+    path = write(tmp_path, PER_ROW_AND_FLOAT)
+    code, report = grade_json(path, "--only", "numerical_gradient", "--only", "gradient_check")
+    assert code == 1
+    numerical = by_id(report)["numerical_gradient"]
+    assert numerical["status"] == "failed"
+    assert numerical["message"].startswith("gradient: ")
+    check = by_id(report)["gradient_check"]
+    assert check["status"] == "failed"
+    assert "expected a bool (True or False)" in check["message"]
+
+
 # --- partial files and stubs ------------------------------------------------------------
 
 
