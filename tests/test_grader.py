@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -391,3 +393,20 @@ def test_an_exception_shows_the_users_traceback_not_the_graders(tmp_path):
     assert "AxisError" in output
     assert "solution.py" in output
     assert "worker.py" not in output and "drill/grader" not in output
+
+
+def test_grading_in_a_terminal_shows_progress_then_the_report():
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "drill", "grade", str(REFERENCE), "--only", "linear"],
+        env={**os.environ, "NO_COLOR": "1"},
+        dimensions=(40, 100),
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect("Grading")
+    child.expect(r"Total: 10 / 10 points")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
