@@ -60,3 +60,17 @@ def test_the_example_starter_is_all_stubs(example_bank, tmp_path):
     graded = runner.invoke(app, ["grade", str(starter), "--json", *bank])
     assert graded.exit_code == 0
     assert json.loads(graded.stdout)["exercises"][0]["status"] == "missing"
+
+
+def test_a_broken_declaration_is_reported_by_check_and_grade(example_bank):
+    exercise = example_bank / "questions" / "activations" / "exercises" / "leaky_relu.yaml"
+    exercise.write_text(exercise.read_text().replace("type: layer", "type: lair"))
+    bank = str(example_bank / "questions")
+    checked = runner.invoke(app, ["check", bank])
+    assert checked.exit_code == 1
+    assert "unknown check type 'lair'" in checked.output
+    reference = example_bank / "solutions" / "activations.py"
+    graded = runner.invoke(app, ["grade", str(reference), "--bank", bank])
+    assert graded.exit_code == 2
+    assert "exercise declarations are broken" in graded.output
+    assert "Traceback" not in graded.output
