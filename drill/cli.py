@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+
 if TYPE_CHECKING:
     from drill.bank import Bank, Exercise, Question
     from drill.grader.results import GradeReport
@@ -334,13 +336,12 @@ ExerciseOption = Annotated[
 
 def _exercises(bank: Bank, only: list[str] | None) -> list[Exercise]:
     """The exercises named by --only (all of them without it), or exit 2 for an unknown id."""
-    from drill.bank import UnknownId, resolve
+    from drill.bank import UnknownId, select
 
     try:
-        chosen = {resolve(query, bank.exercises, "exercise") for query in only or []}
+        return [bank.exercises[name] for name in select(bank.exercises, only or [])]
     except UnknownId as error:
         fail(error.describe())
-    return [e for e in bank.exercises.values() if not chosen or e.id in chosen]
 
 
 @app.command()
@@ -380,10 +381,10 @@ def grade(
     only: ExerciseOption = None,
     timeout: Annotated[
         float, typer.Option(help="Seconds each exercise may run before it is stopped.", min=0.1)
-    ] = 10.0,
+    ] = DEFAULT_TIMEOUT,
     memory: Annotated[
         int, typer.Option(help="Memory cap for your code's process, in MiB.", min=256)
-    ] = 2048,
+    ] = DEFAULT_MEMORY_MB,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with every result, nothing else.")
     ] = False,

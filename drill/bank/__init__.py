@@ -1,7 +1,7 @@
 """The question bank: its schema and its loader. Imports nothing heavier than PyYAML."""
 
 from drill.bank.loader import Bank, BankError, BankIssue, default_bank_dir, load_bank
-from drill.bank.lookup import UnknownId, resolve
+from drill.bank.lookup import UnknownId, resolve, select
 from drill.bank.schema import Exercise, Mistake, Question
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "default_bank_dir",
     "load_bank",
     "resolve",
+    "select",
 ]

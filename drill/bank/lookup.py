@@ -39,3 +39,10 @@ def resolve(query: str, names: Iterable[str], what: str) -> str:
     if not close:
         close = [name for name in names if query in name][:3]
     raise UnknownId(what, query, close, ambiguous=False)
+
+
+def select(names: Iterable[str], queries: Iterable[str]) -> list[str]:
+    """The names the queries resolve to, in `names` order; all of them without queries."""
+    names = list(names)
+    chosen = {resolve(query, names, "exercise") for query in queries}
+    return [name for name in names if not chosen or name in chosen]

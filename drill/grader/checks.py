@@ -67,7 +67,16 @@ def _scalar_values(names: list[str], case: Case, arrays: dict[str, Any]) -> dict
     return values
 
 
-class LayerCheck:
+class _CheckType:
+    """What every check type shares: no verdicts beyond comparing with the reference."""
+
+    def extra(
+        self, plan: CasePlan, user: dict[str, Observed]
+    ) -> list[tuple[str, Difference | None]]:
+        return []
+
+
+class LayerCheck(_CheckType):
     """A class with forward(x) and backward(grad_output), parameters given to its constructor.
 
     Besides comparing with the reference, the gradient of every float input and parameter
@@ -191,7 +200,7 @@ def _pinpoint(
     return Difference(summary, rows)
 
 
-class FunctionCheck:
+class FunctionCheck(_CheckType):
     """A function of arrays, its return value recorded by a declared structure."""
 
     driver = "function"
@@ -212,11 +221,8 @@ class FunctionCheck:
         }
         return CasePlan(case, call, arrays)
 
-    def extra(self, plan: CasePlan, user: dict[str, Observed]) -> list:
-        return []
 
-
-class NumericalGradientCheck:
+class NumericalGradientCheck(_CheckType):
     """numerical_gradient(f, x, eps): called with drill's own smooth probe functions."""
 
     driver = "numerical_gradient"
@@ -235,11 +241,8 @@ class NumericalGradientCheck:
         call = {"function": case.extra["function"], "kwargs": case.kwargs}
         return CasePlan(case, call, arrays)
 
-    def extra(self, plan: CasePlan, user: dict[str, Observed]) -> list:
-        return []
 
-
-class AutogradCheck:
+class AutogradCheck(_CheckType):
     """A scalar autograd class: each case is an expression of named leaves."""
 
     driver = "autograd"
@@ -260,9 +263,6 @@ class AutogradCheck:
     def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
         call = {"expression": case.extra["expression"], "inputs": case.extra["inputs"]}
         return CasePlan(case, call, {})
-
-    def extra(self, plan: CasePlan, user: dict[str, Observed]) -> list:
-        return []
 
 
 CheckType = LayerCheck | FunctionCheck | NumericalGradientCheck | AutogradCheck

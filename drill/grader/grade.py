@@ -12,16 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from drill.bank import Bank, Exercise, Mistake, resolve
+from drill.bank import Bank, Exercise, Mistake
 from drill.grader.cases import SpecError
 from drill.grader.checks import CasePlan, CheckType, check_type
 from drill.grader.compare import compare
 from drill.grader.judge import CaseObservation, MistakeCatalogue, judge, observe
 from drill.grader.results import GradeReport
 from drill.grader.runner import Session, open_session
-
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_MEMORY_MB = 2048
+from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 
 
 @dataclass
@@ -104,21 +102,13 @@ def prepare(bank: Bank, exercise: Exercise) -> Prepared:
     )
 
 
-def select(bank: Bank, only: list[str] | None) -> list[Exercise]:
-    """The exercises to grade, in bank order; `only` holds ids or unique prefixes."""
-    if not only:
-        return list(bank.exercises.values())
-    chosen = {resolve(query, bank.exercises, "exercise") for query in only}
-    return [e for e in bank.exercises.values() if e.id in chosen]
-
-
 def _worker_plan(prepared: list[Prepared]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The instructions for the worker as JSON-ready data plus the arrays they name."""
     arrays: dict[str, np.ndarray] = {}
     exercises = []
     for item in prepared:
         cases = []
-        for _number, plan in enumerate(item.plans):
+        for plan in item.plans:
             keys = {}
             for name, array in plan.arrays.items():
                 key = f"a{len(arrays)}"

@@ -151,8 +151,6 @@ def judge(
     def result(status: str, message: str, checks: list[CheckResult], **extra: str):
         passed = sum(c.passed for c in checks)
         points = exercise.points * passed / len(checks) if checks else 0.0
-        if status == "missing":
-            points = 0.0
         return ExerciseResult(
             id=exercise.id,
             title=exercise.title,
