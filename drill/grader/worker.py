@@ -45,13 +45,16 @@ class Recorder:
         try:
             return call()
         except Exception as exc:  # the submission's own failure, recorded for the parent
-            self.error = {
-                "stage": stage,
-                "type": type(exc).__name__,
-                "text": _limit(str(exc), 500),
-                "traceback": _user_traceback(exc, self.solution_file),
-            }
+            self.fail(stage, exc)
             raise Stop from None
+
+    def fail(self, stage: str, exc: BaseException) -> None:
+        self.error = {
+            "stage": stage,
+            "type": type(exc).__name__,
+            "text": _limit(str(exc), 500),
+            "traceback": _user_traceback(exc, self.solution_file),
+        }
 
 
 def _limit(text: str, size: int) -> str:
@@ -306,12 +309,7 @@ def _run_exercise(module: Any, exercise: Mapping[str, Any], arrays: Any, solutio
             except Stop:
                 pass
             except BaseException as exc:  # SystemExit and the like: the case cannot go on
-                rec.error = {
-                    "stage": "run",
-                    "type": type(exc).__name__,
-                    "text": _limit(str(exc), 500),
-                    "traceback": _user_traceback(exc, solution),
-                }
+                rec.fail("run", exc)
             meta, case_out = encode(rec.values, f"c{number}_")
             meta_cases.append({"values": meta, "error": rec.error})
             out_arrays.update(case_out)
