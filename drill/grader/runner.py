@@ -213,19 +213,13 @@ class Session:
             (self.workdir / "plan.json").write_text(json.dumps({"exercises": pending}))
             self._await_import(worker)
             worker.go()
+            # Each pass reports every pending exercise or ends at the first timeout or crash;
+            # whatever is left goes to a fresh worker.
             for exercise_id, outcome in self._collect(worker, pending, on_start):
                 pending = [e for e in pending if e["id"] != exercise_id]
                 yield exercise_id, outcome
-                if outcome.status in ("timeout", "crashed"):
-                    worker.stop()
-                    self._worker = None
-                    break
-            else:
-                worker.stop()
-                self._worker = None
-                for exercise in pending:  # the worker ended without reporting these
-                    yield exercise["id"], Outcome("crashed", detail="it ended early")
-                pending = []
+            worker.stop()
+            self._worker = None
 
     def _await_import(self, worker: Worker) -> None:
         event = worker.next_event(time.monotonic() + self.timeout)
