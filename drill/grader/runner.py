@@ -29,6 +29,9 @@ from typing import Any
 WORKER = Path(__file__).with_name("worker.py")
 EVENT_LINE_LIMIT = 1 << 20  # bytes; a longer line is not from a well-behaved worker
 RESULT_FILE_LIMIT = 256 << 20
+# Starting Python and NumPy is drill's own work, not the submission's: it gets a deadline of
+# its own, generous enough for a loaded machine, so --timeout measures only the user's code.
+STARTUP_TIMEOUT = 60.0
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -222,6 +225,10 @@ class Session:
             self._worker = None
 
     def _await_import(self, worker: Worker) -> None:
+        event = worker.next_event(time.monotonic() + STARTUP_TIMEOUT)
+        if event is None or event.get("event") != "ready":
+            detail = "no answer" if event is None else event.get("detail", "no detail")
+            raise Ungradeable(f"the grading process did not start ({detail})")
         event = worker.next_event(time.monotonic() + self.timeout)
         if event is None:
             raise Ungradeable(

@@ -326,6 +326,7 @@ def main(argv: list[str]) -> int:
     def send(**message: Any) -> None:
         events.write(json.dumps(message) + "\n")
 
+    send(event="ready")  # drill's own start-up is over: the submission's import starts now
     sys.path.insert(0, os.path.dirname(solution))
     capture = _Capture()
     sys.stdout = sys.stderr = capture
