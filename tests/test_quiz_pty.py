@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -46,7 +47,14 @@ class Quiz:
         if report_terminal:
             command = ["-c", TERMINAL_AFTERWARDS, *command]
         self.child = pexpect.spawn(
-            sys.executable, command, env=env, dimensions=(40, 100), encoding="utf-8", timeout=5
+            sys.executable,
+            command,
+            env=env,
+            dimensions=(40, 100),
+            encoding="utf-8",
+            timeout=5,
+            # A background job inherits SIGINT ignored; a user's Ctrl-C reaches a default one.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.log = io.StringIO()
         self.child.logfile_read = self.log
