@@ -1,0 +1,35 @@
+"""Text from outside drill (a submission's output, a bank's prose) made safe for a terminal.
+
+A terminal obeys control characters: an escape sequence can set the window title, clear the
+screen, write the clipboard or redraw a line to read "passed". Everything printed that drill
+did not write itself goes through `visible`, which keeps newlines and tabs and shows every
+other control character as an escape instead of sending it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_KEPT = frozenset("\n\t")
+
+
+def _shown(character: str) -> str:
+    code = ord(character)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def visible(text: str) -> str:
+    """`text` with control, format and surrogate characters escaped; newline and tab kept.
+
+    Carriage returns are escaped too: alone they move the cursor back over a line.
+    """
+    return "".join(
+        character
+        if character in _KEPT or unicodedata.category(character) not in ("Cc", "Cf", "Cs")
+        else _shown(character)
+        for character in text
+    )
