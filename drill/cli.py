@@ -92,6 +92,7 @@ class Kind(str, Enum):
     code = "code"
     choice = "choice"
     numeric = "numeric"
+    formula = "formula"
 
 
 TopicOption = Annotated[
@@ -110,7 +111,7 @@ CompanyOption = Annotated[
     str | None,
     typer.Option(
         "--company",
-        help="Only questions reported at this company (letter case does not matter).",
+        help="Only questions tagged with this company (letter case does not matter).",
         show_default=False,
     ),
 ]
@@ -118,7 +119,9 @@ KindOption = Annotated[
     Kind | None,
     typer.Option(
         "--kind",
-        help="Only questions of this kind; choice and numeric answers are checked at once.",
+        help=(
+            "Only questions of this kind; choice, numeric and formula answers are checked at once."
+        ),
         case_sensitive=False,
     ),
 ]
@@ -468,13 +471,16 @@ def check(
 
     Exercises are checked too: each declaration is well formed, the reference solution runs
     on every case, every known mistake differs from it, and every stub is still a stub.
+    Formula questions: each reference computes, each known mistake differs from it, and each
+    agrees with the graded exercise it names in checked_against.
     """
     from drill.bank import BankError, load_bank
+    from drill.formula.validate import validate_formulas
     from drill.grader.grade import validate_exercises
 
     try:
         bank = load_bank(bank_dir)
-        problems = [str(issue) for issue in validate_exercises(bank)]
+        problems = [str(issue) for issue in validate_exercises(bank)] + validate_formulas(bank)
     except BankError as error:
         problems = [str(issue) for issue in error.issues]
     if problems:

@@ -321,6 +321,12 @@ class TerminalQuiz:
             return "Answer with letter(s), e.g. B or A,C; an empty line shows the answer."
         if question.kind == "numeric":
             return "Answer with a number, e.g. 0.25 or 1/4; an empty line shows the answer."
+        if question.formula is not None:
+            asked = " ; ".join(answer.name for answer in question.formula.answers)
+            return (
+                f"Answer with a NumPy expression for {asked} (np. optional), e.g. X.T @ G; "
+                "an empty line shows the answer."
+            )
         return "Type notes if you like; Enter shows the answer."
 
     def show_hint(self, question: Question, number: int) -> None:
