@@ -77,7 +77,7 @@ FUNCTIONS: dict[str, Signature] = {
 # Array methods are the functions of the same name with the array as first argument.
 METHODS = ("sum", "mean", "max", "min", "var", "std", "prod", "reshape", "transpose")
 METHODS += ("swapaxes", "clip", "dot")
-RESERVED_NAMES = frozenset(FUNCTIONS) | frozenset(NUMPY_PREFIXES) | {"T"}
+RESERVED_NAMES = frozenset(FUNCTIONS) | frozenset(NUMPY_PREFIXES)
 
 _COMPARISONS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 _OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
