@@ -86,10 +86,10 @@ def split_answers(question: Question, text: str) -> dict[str, str]:
     if parts and not parts[-1].strip() and len(parts) > 1:
         parts.pop()  # a trailing ';'
     if len(parts) != len(answers):
-        asked = f" {SEPARATOR} ".join(answers)
+        asked = f"{SEPARATOR} ".join(answers)
         raise Rejected(
-            f"this question asks for {len(answers)} expression(s), {asked}; "
-            f"got {len(parts)} (separate them with '{SEPARATOR}')"
+            f"this question asks for {len(answers)} expression{'s' if len(answers) > 1 else ''} "
+            f"({asked}) separated by '{SEPARATOR}'; got {len(parts)}"
         )
     typed: dict[str, str] = {}
     unlabelled = []
