@@ -77,3 +77,15 @@ def test_numeric_answer_matches_an_independent_computation(question_id):
     question = load_bank().questions[question_id]
     computed = EXPECTED[question_id]()
     assert abs(computed - question.value) <= question.tolerance / 10, computed
+
+
+# Company tags only where the seed sheet names them; every other tag had no source.
+SOURCED_COMPANIES = {
+    "explain-backprop": ("Google", "Meta", "Amazon"),
+    "softmax-cross-entropy-gradient": ("Google",),
+}
+
+
+def test_company_tags_appear_only_where_they_are_sourced():
+    tagged = {q.id: q.companies for q in load_bank().questions.values() if q.companies}
+    assert tagged == SOURCED_COMPANIES
