@@ -293,9 +293,10 @@ def quiz(
     """Take a timed quiz on the matching questions, in random order.
 
     Each question shows its time budget and a running clock. Type your answer (a letter or
-    letters for choice questions, a number for numeric ones) or any notes, and press Enter:
-    choice and numeric answers are marked right or wrong at once, then the model answer is
-    shown and you rate yourself: 1 again, 2 hard, 3 good, 4 easy (or a, h, g, e).
+    letters for choice questions, a number for numeric ones, a NumPy expression for formula
+    ones, several separated by ';') or any notes, and press Enter: choice, numeric and
+    formula answers are marked right or wrong at once, then the model answer is shown and
+    you rate yourself: 1 again, 2 hard, 3 good, 4 easy (or a, h, g, e).
 
     On an otherwise empty answer line, ? shows the next hint, s skips the question and q
     ends the quiz. Ctrl-C or the end of input also ends it. A summary table of time, outcome,
