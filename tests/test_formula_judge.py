@@ -259,3 +259,17 @@ def test_check_verifies_references_against_the_linked_exercise(tmp_path: Path) -
     missing = _linked_bank(tmp_path / "missing", ("G: grad_output}", "G: grad_out}"))
     result = drill("check", str(missing))
     assert "exercise 'linear' has no array or recorded value 'grad_out'" in result.output
+
+
+def test_a_question_whose_own_expressions_fail_is_reported_not_crashed(tmp_path: Path) -> None:
+    text = SINGLE_TEXT.replace("sizes: {N: 5", "derived:\n  Z: X @ X\nsizes: {N: 5")
+    bank = _bank_with(tmp_path, text)
+    result = drill(
+        "quiz", "--bank", str(bank), "--kind", "formula", "--seed", "1", input="s\nX.T @ G\ns\n"
+    )
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.split())
+    assert "this question cannot be judged (X @ X: the inner sizes of (N, D) @ (N, D)" in shown
+    checked = drill("check", str(bank))
+    assert checked.exit_code == 1
+    assert "X @ X: the inner sizes of (N, D) @ (N, D) differ" in checked.output

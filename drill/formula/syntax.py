@@ -220,7 +220,7 @@ class _Checker:
         ):
             raise Rejected(f"an exponent must be a number from -{MAX_EXPONENT} to {MAX_EXPONENT}")
 
-    def whole(self, node: ast.expr) -> None:
+    def _whole(self, node: ast.expr) -> None:
         """A whole number: a literal, a negated literal or a size name."""
         if isinstance(node, ast.Name) and node.id in self.sizes:
             return
@@ -241,9 +241,9 @@ class _Checker:
         if isinstance(node, ast.Tuple):
             self._sequence_length(node.elts)
             for item in node.elts:
-                self.whole(item)
+                self._whole(item)
             return
-        self.whole(node)
+        self._whole(node)
 
     def _index(self, node: ast.expr, depth: int) -> None:
         items = node.elts if isinstance(node, ast.Tuple) else [node]
@@ -252,12 +252,12 @@ class _Checker:
             if isinstance(item, ast.Slice):
                 for part in (item.lower, item.upper, item.step):
                     if part is not None:
-                        self.whole(part)
+                        self._whole(part)
             elif isinstance(item, ast.Constant) and (item.value is None or item.value is ...):
                 continue  # a new axis, or every remaining axis
             else:
                 try:
-                    self.whole(item)
+                    self._whole(item)
                 except Rejected:
                     raise Rejected(
                         "an index must be a whole number, a slice such as 1:3, None or ..."
@@ -300,7 +300,7 @@ class _Checker:
             if kind == "array":
                 self.check(arg, depth)
             elif kind == "int":
-                self.whole(arg)
+                self._whole(arg)
             elif kind == "axis?":
                 self._axis(arg)
             elif kind == "subscripts":
@@ -333,7 +333,7 @@ class _Checker:
             raise Rejected("reshape() needs the new shape")
         self._sequence_length(args)
         for arg in args:
-            self.whole(arg)
+            self._whole(arg)
 
     @staticmethod
     def _subscripts(node: ast.expr) -> None:

@@ -90,11 +90,17 @@ def judge(question: Question, text: str) -> Verdict:
 
 def _judge_formula(question: Question, text: str) -> Verdict:
     # Evaluating needs NumPy; only a quiz that reaches a formula question pays for it.
+    from drill.formula.evaluate import EvaluationError
     from drill.formula.judge import judge_formula
     from drill.formula.syntax import Rejected
+    from drill.grader.cases import SpecError
 
     try:
         verdict = judge_formula(question, text)
     except Rejected as rejected:
         raise InvalidAnswer(rejected.message) from None
+    except (SpecError, EvaluationError) as error:  # the question's own declarations
+        raise InvalidAnswer(
+            f"this question cannot be judged ({error}); 'drill check' shows why. Type s to skip it."
+        ) from None
     return Verdict("right" if verdict.right else "wrong", verdict.reasons)
