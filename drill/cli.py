@@ -7,6 +7,8 @@ an exit code: 1 for a failed check or grade, 2 for input drill cannot use.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from drill.bank import Bank, Exercise, Question
     from drill.grader.results import GradeReport
     from drill.grader.runner import Session
+    from drill.progress.store import Store
     from drill.quiz.session import Filters
 
 EXIT_FAILED = 1
@@ -486,6 +489,108 @@ def check(
         f"{bank.root}: {len(bank.questions)} questions and "
         f"{len(bank.exercises)} exercises, no problems."
     )
+
+
+# -- Progress: the store, statistics ---------------------------------------------------------
+
+
+@contextmanager
+def progress_store() -> Iterator[Store]:
+    """The user's progress store; a file drill cannot use becomes one message and exit 2."""
+    from drill.progress.store import ProgressError, open_store
+
+    try:
+        with open_store() as store:
+            yield store
+    except ProgressError as error:
+        fail(str(error))
+
+
+progress_app = typer.Typer(
+    help="Where your progress is kept; export it, import it, or start again.",
+    no_args_is_help=True,
+)
+app.add_typer(progress_app, name="progress")
+
+
+@progress_app.command("path")
+def progress_path() -> None:
+    """Print the progress database's path (set DRILL_HOME to keep it elsewhere)."""
+    from drill.progress.store import store_path
+
+    typer.echo(str(store_path()))
+
+
+@progress_app.command("export")
+def progress_export(
+    file: Annotated[Path, typer.Argument(help="The JSON file to write, or - for standard output.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Write your whole history (reviews, grades, interviews) to a JSON file."""
+    import json
+
+    from drill.files import write_atomically
+
+    with progress_store() as store:
+        data = store.export()
+    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    if str(file) == "-":
+        typer.echo(text, nl=False)
+        return
+    if file.exists() and not force:
+        fail(f"{file} already exists; pass --force to overwrite it")
+    try:
+        write_atomically(file, text)
+    except OSError as error:
+        fail(f"cannot write {file}: {error.strerror or error}")
+    typer.echo(
+        f"Wrote {file}: {len(data['reviews'])} review(s), {len(data['grades'])} grade(s), "
+        f"{len(data['interviews'])} interview(s)."
+    )
+
+
+@progress_app.command("import")
+def progress_import(
+    file: Annotated[Path, typer.Argument(help="A file written by drill progress export.")],
+) -> None:
+    """Merge an export into your progress; importing the same file twice changes nothing."""
+    import json
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as error:
+        fail(f"cannot read {file}: {error.strerror or error}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        fail(f"{file} is not a drill progress export: not JSON ({error})")
+    from drill.progress.store import ProgressError
+
+    with progress_store() as store:
+        try:
+            added = store.merge(data, str(file))
+        except ProgressError as error:
+            fail(str(error))
+    typer.echo(
+        f"Imported from {file}: {added['reviews']} new review(s), {added['grades']} new "
+        f"grade(s), {added['interviews']} new interview(s); the rest was already here."
+    )
+
+
+@progress_app.command("reset")
+def progress_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Forget every review, grade and interview. Asks first unless --yes."""
+    with progress_store() as store:
+        if not yes:
+            counts = (len(store.reviews()), len(store.grades()), len(store.interviews()))
+            question = (
+                f"Forget {counts[0]} review(s), {counts[1]} grade(s) and {counts[2]} "
+                f"interview(s) in {store.path}? ('drill progress export FILE' keeps a copy)"
+            )
+            if not typer.confirm(question, default=False, err=True):
+                fail("nothing was reset", EXIT_FAILED)
+        store.reset()
+    typer.echo("Progress reset.")
 
 
 def main() -> None:
