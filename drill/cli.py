@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from drill.progress import DEFAULT_NEW_PER_DAY
 
 if TYPE_CHECKING:
     from drill.bank import Bank, Exercise, Question
@@ -267,6 +268,13 @@ def reveal(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None
 
 @app.command()
 def quiz(
+    question_ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Ask exactly these questions (ids or unique starts of ids), in this order.",
+            show_default=False,
+        ),
+    ] = None,
     topic: TopicOption = None,
     difficulty: DifficultyOption = None,
     company: CompanyOption = None,
@@ -276,26 +284,47 @@ def quiz(
         typer.Option(
             "--count",
             min=1,
-            help="Ask at most this many questions (default: every matching one).",
+            help="Ask at most this many questions (default: every one chosen).",
             show_default=False,
         ),
     ] = None,
+    new_per_day: Annotated[
+        int,
+        typer.Option(
+            "--new",
+            min=0,
+            help="At most this many never-seen questions a day in a scheduled quiz.",
+        ),
+    ] = DEFAULT_NEW_PER_DAY,
+    shuffle: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every matching question in random order, whether due or not.",
+        ),
+    ] = False,
     seed: Annotated[
         int | None,
         typer.Option(
             "--seed",
-            help="Shuffle with this seed: the same seed asks the same questions in the same order.",
+            help="Shuffle with this seed (implies --all): the same seed asks the same "
+            "questions in the same order.",
             show_default=False,
         ),
     ] = None,
     bank_dir: BankOption = None,
 ) -> None:
-    """Take a timed quiz on the matching questions, in random order.
+    """Take a timed quiz: the reviews due first, most overdue first, then new questions.
+
+    New questions come easiest first, at most --new a day. When nothing is due, it says when
+    the next review is. --all asks every matching question in random order instead, and
+    naming questions asks exactly those. Every rating is saved at once (see drill progress).
 
     Each question shows its time budget and a running clock. Type your answer (a letter or
     letters for choice questions, a number for numeric ones) or any notes, and press Enter:
     choice and numeric answers are marked right or wrong at once, then the model answer is
-    shown and you rate yourself: 1 again, 2 hard, 3 good, 4 easy (or a, h, g, e).
+    shown and you rate yourself: 1 again, 2 hard, 3 good, 4 easy (or a, h, g, e). A wrong
+    answer counts as again whatever you rate. Then it says when the question comes back.
 
     On an otherwise empty answer line, ? shows the next hint, s skips the question and q
     ends the quiz. Ctrl-C or the end of input also ends it. A summary table of time, outcome,
@@ -309,22 +338,58 @@ def quiz(
     from drill.quiz.session import QuizSession, pick
     from drill.quiz.view import TerminalQuiz, make_console
 
-    questions = pick(
-        load(bank_dir).questions.values(),
-        _filters(topic, difficulty, company, kind),
-        count=count,
-        seed=seed,
-    )
-    if not questions:
-        fail("no questions match these filters; 'drill list' shows what the bank holds")
-    view = TerminalQuiz(make_console(), time.monotonic)
-    session = QuizSession(questions, view, time.monotonic)
-    try:
-        session.run()
-    except KeyboardInterrupt:
+    bank = load(bank_dir)
+    filters = _filters(topic, difficulty, company, kind)
+    with progress_store() as store:
+        if question_ids:
+            chosen_otherwise = (topic, difficulty, company, kind, seed)
+            if shuffle or any(option is not None for option in chosen_otherwise):
+                fail("either name questions or choose them with filters, --all or --seed")
+            chosen = [_question(bank, query) for query in question_ids]
+            questions = list({question.id: question for question in chosen}.values())
+        elif shuffle or seed is not None:
+            questions = pick(bank.questions.values(), filters, seed=seed)
+            if not questions:
+                fail("no questions match these filters; 'drill list' shows what the bank holds")
+        else:
+            questions = _scheduled(store, bank, filters, new_per_day)
+        questions = questions[:count]
+        view = TerminalQuiz(make_console(), time.monotonic)
+        session = QuizSession(questions, view, time.monotonic, recorder=store)
+        try:
+            session.run()
+        except KeyboardInterrupt:
+            view.show_summary(session.records)
+            raise typer.Exit(130) from None
         view.show_summary(session.records)
-        raise typer.Exit(130) from None
-    view.show_summary(session.records)
+
+
+def _scheduled(store: Store, bank: Bank, filters: Filters, new_per_day: int) -> list[Question]:
+    """The due and new questions a scheduled quiz asks; when none, say why and exit 0."""
+    from drill.progress import clock
+    from drill.progress.schedule import first_reviewed_today, plan
+
+    candidates = [question for question in bank.questions.values() if filters.accepts(question)]
+    if not candidates:
+        fail("no questions match these filters; 'drill list' shows what the bank holds")
+    now = clock.now()
+    cards = {question_id: stored.card for question_id, stored in store.cards().items()}
+    introduced = first_reviewed_today(store.first_reviews().values(), now)
+    chosen = plan(candidates, cards, introduced, new_per_day, now)
+    if chosen.questions:
+        typer.echo(f"{len(chosen.due)} review(s) due and {len(chosen.new)} new question(s) to see.")
+        return chosen.questions
+    typer.echo("Nothing is due now.")
+    if chosen.next_due is not None:
+        local = chosen.next_due.astimezone().strftime("%a %d %b at %H:%M")
+        typer.echo(f"The next review is {clock.describe_due(chosen.next_due, now)} ({local}).")
+    if chosen.new_waiting:
+        typer.echo(
+            f"{chosen.new_waiting} new question(s) wait for another day: at most "
+            f"{new_per_day} new a day (--new N changes that)."
+        )
+    typer.echo("'drill quiz --all' practises every matching question anyway.")
+    raise typer.Exit(0)
 
 
 ExerciseOption = Annotated[

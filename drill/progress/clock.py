@@ -6,7 +6,7 @@ monkeypatch of `drill.progress.clock.now` reaches every caller.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 
 def now() -> datetime:
@@ -24,3 +24,18 @@ def utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"{moment!r} has no time zone")
     return moment.astimezone(timezone.utc)
+
+
+def describe_due(due: datetime, when: datetime) -> str:
+    """When `due` comes, seen from `when`: "now", "in 10 minutes", "in 4 days"…"""
+    delta = due - when
+    if delta <= timedelta(0):
+        return "now"
+    minutes = round(delta / timedelta(minutes=1))
+    if minutes < 60:
+        return f"in {max(minutes, 1)} minute{'s' if minutes > 1 else ''}"
+    hours = round(delta / timedelta(hours=1))
+    if hours < 24:
+        return f"in {hours} hour{'s' if hours > 1 else ''}"
+    days = round(delta / timedelta(days=1))
+    return f"in {days} day{'s' if days > 1 else ''}"

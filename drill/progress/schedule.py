@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
@@ -25,7 +25,6 @@ Grade = Literal["again", "hard", "good", "easy"]
 CardState = Literal["new", "learning", "review", "relearning"]
 
 GRADES: tuple[Grade, ...] = ("again", "hard", "good", "easy")
-DEFAULT_NEW_PER_DAY = 10
 _DIFFICULTY_RANK = {"easy": 0, "medium": 1, "hard": 2}
 _STATE_NAMES: dict[State, CardState] = {
     State.Learning: "learning",
@@ -62,21 +61,6 @@ def retrievability(card: Card | None, when: datetime) -> float:
 def worst(grades: Iterable[Grade]) -> Grade:
     """The lowest of several grades (again < hard < good < easy)."""
     return min(grades, key=GRADES.index)
-
-
-def describe_due(due: datetime, when: datetime) -> str:
-    """When `due` comes, seen from `when`: "now", "in 10 minutes", "in 4 days"…"""
-    delta = due - when
-    if delta <= timedelta(0):
-        return "now"
-    minutes = round(delta / timedelta(minutes=1))
-    if minutes < 60:
-        return f"in {max(minutes, 1)} minute{'s' if minutes > 1 else ''}"
-    hours = round(delta / timedelta(hours=1))
-    if hours < 24:
-        return f"in {hours} hour{'s' if hours > 1 else ''}"
-    days = round(delta / timedelta(days=1))
-    return f"in {days} day{'s' if days > 1 else ''}"
 
 
 @dataclass(frozen=True)

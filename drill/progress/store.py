@@ -29,6 +29,7 @@ call it):
         of per-question dicts), points, max_points and minutes. Returns its id.
 
     Store.cards() -> dict[str, CardRecord]       # per reviewed question: fsrs card, counts
+    Store.first_reviews() -> dict[str, datetime] # when each question was first reviewed
     Store.reviews() -> list[Review]              # oldest first
     Store.grades() -> list[GradeRecord]          # oldest first
     Store.interviews() -> list[dict]             # scorecards, oldest first
@@ -463,6 +464,14 @@ class Store:
                 "SELECT question_id, card, reviews, lapses, last_rating FROM cards"
             ).fetchall()
         return {row[0]: _card_record(row) for row in rows}
+
+    def first_reviews(self) -> dict[str, datetime]:
+        """When each reviewed question had its first review, by question id."""
+        with self._guard():
+            rows = self._db.execute(
+                "SELECT question_id, MIN(reviewed_at) FROM reviews GROUP BY question_id"
+            ).fetchall()
+        return {question_id: _parse_time(first) for question_id, first in rows}
 
     def reviews(self) -> list[Review]:
         """Every review, oldest first."""
