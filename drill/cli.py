@@ -500,6 +500,7 @@ def grade(
         from drill.grader.report import render
 
         render(report, Console(highlight=False))
+    record_grades(bank, report)
     raise typer.Exit(report.exit_code)
 
 
@@ -569,6 +570,19 @@ def progress_store() -> Iterator[Store]:
             yield store
     except ProgressError as error:
         fail(str(error))
+
+
+def record_grades(bank: Bank, report: GradeReport) -> None:
+    """Keep a graded round in the progress store: each exercise's status and score, and a
+    review of the code questions it settles (see Store.record_grade)."""
+    from drill.progress.store import ExerciseGrade, exercise_questions
+
+    grades = [
+        ExerciseGrade(result.id, result.status, result.points, result.max_points)
+        for result in report.exercises
+    ]
+    with progress_store() as store:
+        store.record_grade(grades, exercise_questions(bank))
 
 
 progress_app = typer.Typer(
