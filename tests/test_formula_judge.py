@@ -273,3 +273,10 @@ def test_a_question_whose_own_expressions_fail_is_reported_not_crashed(tmp_path:
     checked = drill("check", str(bank))
     assert checked.exit_code == 1
     assert "X @ X: the inner sizes of (N, D) @ (N, D) differ" in checked.output
+
+
+def test_check_says_when_no_case_of_the_linked_exercise_fits_the_setting(tmp_path: Path) -> None:
+    bank = _linked_bank(tmp_path, ("inputs: {X: x,", "inputs: {X: b,"))  # b is 1-D
+    result = drill("check", str(bank))
+    assert result.exit_code == 1
+    assert "no case of exercise 'linear' has the shapes of this setting" in result.output

@@ -68,7 +68,9 @@ def _data(question: Question, seed: int) -> dict[str, np.ndarray]:
     return generate(question.formula, question.id, seed)
 
 
-def compute(text: str, formula: Formula, arrays: dict[str, np.ndarray], sizes: dict[str, int]):
+def compute(
+    text: str, formula: Formula, arrays: dict[str, np.ndarray], sizes: dict[str, int]
+) -> np.ndarray:
     """The value of `text` on one data set; Rejected or EvaluationError."""
     tree = read(text, formula.names(), sizes)
     return evaluate(tree, text, arrays, sizes)
@@ -156,19 +158,20 @@ def _judge_answer(question: Question, answer: FormulaAnswer, text: str) -> str |
         except EvaluationError as error:
             return error.message
         expected.append(compute(answer.reference, formula, arrays, sizes))
-    mistake = _matching_mistake(question, answer, obtained)
-    named = f" — {mistake}" if mistake else ""
     if obtained[0].shape != expected[0].shape:
+        mistake = _matching_mistake(question, answer, obtained)
         return (
             f"your expression has shape {shape_text(obtained[0].shape, sizes)}; "
-            f"{answer.label} has shape {shape_text(expected[0].shape, sizes)}{named}"
+            f"{answer.label} has shape {shape_text(expected[0].shape, sizes)}"
+            + (f" — {mistake}" if mistake else "")
         )
-    if not all(np.isfinite(value).all() for value in obtained):
-        return f"your expression gives inf or NaN on ordinary inputs{named}"
     if all(close(o, e) for o, e in zip(obtained, expected, strict=True)):
         return None
+    mistake = _matching_mistake(question, answer, obtained)
     if mistake:
         return mistake
+    if not all(np.isfinite(value).all() for value in obtained):
+        return "your expression gives inf or NaN on ordinary inputs"
     factor = _constant_factor(obtained, expected)
     if factor is not None:
         return (

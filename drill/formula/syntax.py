@@ -192,7 +192,7 @@ class _Checker:
             self.check(node.value, inner)
         elif isinstance(node, ast.Subscript):
             self.check(node.value, inner)
-            self._index(node.slice, inner)
+            self._index(node.slice)
         elif isinstance(node, ast.Call):
             self._call(node, inner)
         else:
@@ -245,7 +245,7 @@ class _Checker:
             return
         self._whole(node)
 
-    def _index(self, node: ast.expr, depth: int) -> None:
+    def _index(self, node: ast.expr) -> None:
         items = node.elts if isinstance(node, ast.Tuple) else [node]
         self._sequence_length(items)
         for item in items:
