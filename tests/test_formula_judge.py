@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -280,3 +281,12 @@ def test_check_says_when_no_case_of_the_linked_exercise_fits_the_setting(tmp_pat
     result = drill("check", str(bank))
     assert result.exit_code == 1
     assert "no case of exercise 'linear' has the shapes of this setting" in result.output
+
+
+def test_a_wrong_formula_answer_reaches_the_scheduler_as_again() -> None:
+    quiz = drill("quiz", "linear-dw", "--bank", str(FORMULA_BANK), input="G.T @ X\ne\n")
+    assert quiz.exit_code == 0, quiz.output
+    exported = drill("progress", "export", "-")
+    (review,) = json.loads(exported.output)["reviews"]
+    assert (review["question_id"], review["outcome"]) == ("linear-dw", "wrong")
+    assert (review["self_rating"], review["rating"]) == ("easy", "again")
