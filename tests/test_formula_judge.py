@@ -201,6 +201,18 @@ SINGLE_TEXT = (FORMULA_BANK / "backprop" / "linear-dw.yaml").read_text(encoding=
         ("G.T @ X, message", "open('f'), message", "answers[0].mistakes[0].expression"),
         ("kind: formula", "kind: numeric", "'variables' belongs to formula questions"),
         ("    label: ∂L/∂W\n", "", "answers[0]: missing required field 'label'"),
+        ("sizes: {N: 5", "derived: {Z: Q * 2}\nsizes: {N: 5", "unknown name 'Q'"),
+        ("    mistakes:\n", "    mistakes: []\n    unused:\n", "has unknown field 'unused'"),
+        (
+            "sizes: {N: 5",
+            "checked_against: {exercise: linear, inputs: {X: x}, answers: {}}\nsizes: {N: 5",
+            "checked_against.answers must be a mapping",
+        ),
+        (
+            "sizes: {N: 5",
+            "checked_against: {exercise: linear, inputs: {X: x}, answers: {dW: d}}\nsizes: {N: 5",
+            "checked_against.inputs must bind every variable",
+        ),
     ],
 )
 def test_malformed_formula_questions_are_bank_errors(
