@@ -165,6 +165,7 @@ def test_huge_intermediate_values_are_refused_before_they_are_built(text: str, s
     [
         ("X @ G", "X @ G: the inner sizes of (N, D) @ (N, M) differ"),
         ("X * G", "X * G: shapes (N, D) and (N, M) do not broadcast together"),
+        ("X - X.sum(axis=1)", "(N, D) and (N,) do not broadcast together; keepdims=True keeps"),
         ("np.einsum('ndk,nm->dm', X, G)", "'ndk' names 3 axes"),
         ("np.einsum('nd,nm->dk', X, G)", "the output 'dk' is not valid"),
         ("np.einsum('nd,dm->nm', X, G)", "'d' stands for two different sizes"),

@@ -104,6 +104,18 @@ def evaluate(
     return result.astype(float)
 
 
+def _one_axis_reduced(shapes: list[tuple[int, ...]]) -> bool:
+    """Whether one shape is another with one axis removed, as a reduction without keepdims
+    leaves it."""
+    for full in shapes:
+        for reduced in shapes:
+            if len(full) == len(reduced) + 1 and any(
+                full[:axis] + full[axis + 1 :] == reduced for axis in range(len(full))
+            ):
+                return True
+    return False
+
+
 class _Evaluator:
     def __init__(
         self, text: str, arrays: Mapping[str, np.ndarray], sizes: Mapping[str, int]
@@ -131,8 +143,9 @@ class _Evaluator:
             shape = np.broadcast_shapes(*shapes)
         except ValueError:
             listed = " and ".join(self._shape(s) for s in shapes)
+            advice = "; keepdims=True keeps a reduced axis" if _one_axis_reduced(shapes) else ""
             raise EvaluationError(
-                f"{self._source(node)}: shapes {listed} do not broadcast together"
+                f"{self._source(node)}: shapes {listed} do not broadcast together{advice}"
             ) from None
         self._guard(shape, node)
 
