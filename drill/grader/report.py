@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group
 from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from drill.grader.heatmap import HeatMap
 from drill.grader.results import CheckResult, ExerciseResult, GradeReport
 
 STATUS_STYLE = {
@@ -45,6 +49,60 @@ def summary_table(report: GradeReport) -> Table:
     return table
 
 
+# Level 0 is a correct entry; 1–4 are quarters of the largest difference.
+SHADES = " ░▒▓█"
+HEAT_STYLES = ("dim", "yellow", "dark_orange", "red", "bold bright_red")
+
+
+def _level(error: float, wrong: bool, largest: float) -> int:
+    if not wrong:
+        return 0
+    if not math.isfinite(error) or largest <= 0:
+        return 4
+    return max(1, min(4, math.ceil(4 * error / largest)))
+
+
+class HeatMapView:
+    """A heat map of |obtained − expected|: coloured blocks, or shade characters without colour."""
+
+    def __init__(self, name: str, heatmap: HeatMap) -> None:
+        self.name = name
+        self.heatmap = heatmap
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        heatmap = self.heatmap
+        plain = console.no_color or console.color_system is None
+        size = math.prod(heatmap.shape)
+        yield Text(
+            f"where {self.name} is wrong ({heatmap.wrong_count} of {size} entries; "
+            f"|obtained − expected| up to {heatmap.largest:.3g}):",
+            style="dim",
+        )
+        scale = "".join(SHADES[1:]) if plain else "yellow → red"
+        yield Text(f"{scale} = up to ¼ ½ ¾ 1 of that, blank = correct", style="dim")
+        if heatmap.slices_with_errors > len(heatmap.panels):
+            shown = len(heatmap.panels)
+            yield Text(
+                f"the {shown} of {heatmap.slices_with_errors} slices with most errors",
+                style="dim",
+            )
+        for panel in heatmap.panels:
+            width = len(panel.errors[0])
+            yield Text(f"{self.name}{panel.label}", style="dim")
+            yield Text("┌" + "─" * width + "┐", no_wrap=True)
+            for errors, wrong in zip(panel.errors, panel.wrong):
+                line = Text("│", no_wrap=True)
+                for error, is_wrong in zip(errors, wrong):
+                    level = _level(error, is_wrong, heatmap.largest)
+                    if plain:
+                        line.append(SHADES[level])
+                    else:
+                        line.append("█" if level else " ", style=HEAT_STYLES[level])
+                line.append("│")
+                yield line
+            yield Text("└" + "─" * width + "┘", no_wrap=True)
+
+
 def _check_detail(check: CheckResult) -> Group:
     lines: list = []
     headline = Text("• ", style="red")
@@ -63,6 +121,8 @@ def _check_detail(check: CheckResult) -> Group:
         for index, obtained, expected in check.rows:
             rows.add_row(index, obtained, expected)
         lines.append(Padding(rows, (0, 0, 0, 2)))
+    if check.heatmap is not None:
+        lines.append(Padding(HeatMapView(check.name, check.heatmap), (0, 0, 0, 2)))
     return Group(*lines)
 
 
