@@ -258,3 +258,68 @@ def test_causal_attention_backward(ref, rng, batch):
     assert_close(dV, central_diff(loss, V))
     # The first query sees only itself: its weight is 1 whatever Q, so its gradient is 0.
     assert_close(dQ[..., 0, :], 0.0)
+
+
+# The model answers of the code questions: their code computes what the reference computes.
+
+
+def answer_code(question_id: str) -> dict:
+    from drill.bank import load_bank
+
+    answer = load_bank().questions[question_id].answer
+    source = answer.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(source, question_id, "exec"), namespace)
+    return namespace
+
+
+def same_results(first, second) -> bool:
+    if isinstance(first, dict):
+        return first.keys() == second.keys() and all(
+            same_results(first[k], second[k]) for k in first
+        )
+    if isinstance(first, tuple):
+        return len(first) == len(second) and all(map(same_results, first, second))
+    return bool(np.allclose(first, second, rtol=1e-9, atol=1e-12))
+
+
+FUNCTION_ANSWERS = {
+    "bce-with-logits-backward": ("sigmoid_bce_with_logits_backward", [(3, 4), "labels"]),
+    "lstm-cell-backward": (
+        "lstm_cell",
+        [(3, 4), (3, 2), (3, 2), (4, 8), (2, 8), (8,), (3, 2), (3, 2)],
+    ),
+    "rnn-bptt-backward": ("rnn_bptt", [(4, 3, 2), (3, 5), (2, 5), (5, 5), (5,), (4, 3, 5)]),
+    "causal-attention-backward": (
+        "causal_attention_backward",
+        [(2, 4, 3), (2, 4, 3), (2, 4, 2), (2, 4, 2)],
+    ),
+}
+
+
+@pytest.mark.parametrize("question_id", sorted(FUNCTION_ANSWERS))
+def test_function_answer_matches_the_reference(ref, rng, question_id):
+    name, shapes = FUNCTION_ANSWERS[question_id]
+    args = [
+        rng.integers(0, 2, size=(3, 4)).astype(float)
+        if shape == "labels"
+        else rng.normal(size=shape)
+        for shape in shapes
+    ]
+    assert same_results(answer_code(question_id)[name](*args), getattr(ref, name)(*args))
+
+
+@pytest.mark.parametrize(
+    ("question_id", "name", "init"),
+    [
+        ("gelu-backward", "GELU", ()),
+        ("log-softmax-backward", "LogSoftmax", ()),
+        ("dropout-backward", "Dropout", (0.3, np.array([[1.0, 0, 1, 1], [0, 1, 1, 0]]), True)),
+        ("dropout-backward", "Dropout", (0.3, np.ones((2, 4)), False)),
+    ],
+)
+def test_layer_answer_matches_the_reference(ref, rng, question_id, name, init):
+    x, G = rng.normal(size=(2, 4)), rng.normal(size=(2, 4))
+    theirs, ours = answer_code(question_id)[name](*init), getattr(ref, name)(*init)
+    assert same_results(theirs.forward(x), ours.forward(x))
+    assert same_results(theirs.backward(G), ours.backward(G))
