@@ -52,6 +52,7 @@ def test_the_mask_of_a_wrong_column():
     assert panel.label == "[:, :]"
     assert panel.wrong == column
     assert heatmap.wrong_count == 3
+    assert not heatmap.has_non_finite
     assert heatmap.largest == np.abs(expected[:, 1]).max()
     np.testing.assert_allclose(panel.errors, np.abs(obtained - expected))
 
@@ -85,6 +86,7 @@ def test_higher_dimensions_are_shown_by_the_slices_that_hold_errors():
     assert heatmap.panels[1].wrong[0] == [True] * 4
     assert not any(heatmap.panels[1].wrong[1])
     assert heatmap.largest == 5.0, "NaN is drawn at the top of the scale, not measured"
+    assert heatmap.has_non_finite
 
 
 def render(heatmap, color: bool) -> str:

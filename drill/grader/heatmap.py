@@ -36,6 +36,7 @@ class HeatMap:
     shape: tuple[int, ...]
     wrong_count: int
     largest: float  # the largest finite error, the top of the scale
+    has_non_finite: bool  # the submission gave NaN or inf where a number was expected
     panels: list[Panel]
     slices_with_errors: int  # 2-D slices that hold a wrong entry; len(panels) may be fewer
 
@@ -86,6 +87,7 @@ def heat_map(obtained: np.ndarray, expected: np.ndarray) -> HeatMap | None:
         shape=tuple(expected.shape),
         wrong_count=int(wrong.sum()),
         largest=largest,
+        has_non_finite=bool(np.isinf(errors[wrong]).any()),
         panels=panels,
         slices_with_errors=int(np.count_nonzero(counts)),
     )
