@@ -323,3 +323,84 @@ def test_layer_answer_matches_the_reference(ref, rng, question_id, name, init):
     theirs, ours = answer_code(question_id)[name](*init), getattr(ref, name)(*init)
     assert same_results(theirs.forward(x), ours.forward(x))
     assert same_results(theirs.backward(G), ours.backward(G))
+
+
+# Correct solutions written differently from the reference get full marks.
+
+VARIANTS = """
+import math
+
+import numpy as np
+
+
+def sigmoid_bce_with_logits_backward(logits, targets):
+    loss = np.mean(np.logaddexp(0.0, logits) - logits * targets)
+    probs = 0.5 * (1.0 + np.tanh(0.5 * logits))
+    return loss, (probs - targets) / logits.size
+
+
+class Dropout:
+    def __init__(self, p, mask, training):
+        self.keep = 1.0 - p
+        self.mask = mask.astype(bool)
+        self.training = training
+
+    def forward(self, x):
+        return np.where(self.mask, x / self.keep, 0.0) if self.training else x
+
+    def backward(self, grad_output):
+        if self.training:
+            return np.where(self.mask, grad_output / self.keep, 0.0)
+        return grad_output
+
+
+class GELU:
+    def forward(self, x):
+        self.x = x
+        cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in x.ravel()])
+        self.cdf = cdf.reshape(x.shape)
+        return x * self.cdf
+
+    def backward(self, grad_output):
+        density = np.exp(-(self.x**2) / 2.0) / math.sqrt(2.0 * math.pi)
+        return grad_output * (self.cdf + self.x * density)
+
+
+class LogSoftmax:
+    def forward(self, x):
+        self.out = x - np.logaddexp.reduce(x, axis=-1, keepdims=True)
+        return self.out
+
+    def backward(self, grad_output):
+        total = np.sum(grad_output, axis=-1, keepdims=True)
+        return grad_output - np.exp(self.out) * total
+
+
+def causal_attention_backward(Q, K, V, grad_output):
+    T, d = Q.shape[-2], Q.shape[-1]
+    future = np.triu(np.ones((T, T)), k=1) * -1e30
+    S = np.einsum("...id,...jd->...ij", Q, K) / math.sqrt(d) + future
+    P = np.exp(S - S.max(axis=-1, keepdims=True))
+    P = P / P.sum(axis=-1, keepdims=True)
+    dV = np.einsum("...ij,...io->...jo", P, grad_output)
+    dP = np.einsum("...io,...jo->...ij", grad_output, V)
+    dS = P * (dP - np.einsum("...ij,...ij->...i", dP, P)[..., None])
+    dQ = np.einsum("...ij,...jd->...id", dS, K) / math.sqrt(d)
+    dK = np.einsum("...ij,...id->...jd", dS, Q) / math.sqrt(d)
+    return dQ, dK, dV
+"""
+
+
+def test_correct_variants_of_the_new_exercises_pass(tmp_path):
+    from drill.bank import load_bank
+    from drill.grader.grade import grade
+
+    bank = load_bank()
+    ids = ["sigmoid_bce_with_logits_backward", "dropout", "gelu", "log_softmax"]
+    ids.append("causal_attention_backward")
+    path = tmp_path / "variants.py"
+    path.write_text(VARIANTS)
+    report = grade(path, bank, [bank.exercises[i] for i in ids])
+    assert {e.id: (e.status, e.message) for e in report.exercises} == dict.fromkeys(
+        ids, ("passed", "all checks passed")
+    )
