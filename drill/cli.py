@@ -585,6 +585,59 @@ def record_grades(bank: Bank, report: GradeReport) -> None:
         store.record_grade(grades, exercise_questions(bank))
 
 
+@app.command()
+def stats(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of the pictures.")
+    ] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Your progress: reviews done and due, streak, retention, mastery per topic and kind,
+    a 14-day forecast of due reviews, a 20-week practice calendar, and mock interviews."""
+    from drill.progress import clock
+    from drill.progress.stats import compute
+
+    bank = load(bank_dir)
+    with progress_store() as store:
+        figures = compute(bank, store, clock.now())
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(figures.to_json(), ensure_ascii=False, indent=2))
+        return
+    from drill.progress.view import stats_view
+    from drill.quiz.view import make_console
+
+    console = make_console()
+    console.print(stats_view(figures, console.width))
+
+
+@app.command()
+def exercises(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list with the same fields.")
+    ] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Every graded exercise (order, id, title, points) with your status, best score and
+    when you last graded it."""
+    from drill.progress.stats import exercise_progress
+
+    bank = load(bank_dir)
+    with progress_store() as store:
+        progress = exercise_progress(bank, store.grades())
+    if as_json:
+        import json
+
+        typer.echo(json.dumps([e.to_json() for e in progress], ensure_ascii=False, indent=2))
+        return
+    from drill.progress.view import exercises_view
+    from drill.quiz.view import make_console
+
+    console = make_console()
+    console.print(exercises_view(progress, console.width))
+
+
 progress_app = typer.Typer(
     help="Where your progress is kept; export it, import it, or start again.",
     no_args_is_help=True,
