@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
 EXIT_INTERNAL = 3
+# Set by the scripts of drill completion when the shell asks drill for completions.
+COMPLETE_VARIABLE = "_DRILL_COMPLETE"
 
 app = typer.Typer(
     name="drill",
@@ -44,6 +46,28 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from drill import __version__
+
+        typer.echo(f"drill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    # The options every command shares; the app's help text is set on `app` itself.
+    pass
+
 
 BankOption = Annotated[
     Path | None,
@@ -418,28 +442,39 @@ def init(
         Path, typer.Argument(help="Where to write the starter file, e.g. solution.py.")
     ],
     only: ExerciseOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite FILE with a fresh starter if it exists.")
+    ] = False,
     bank_dir: BankOption = None,
 ) -> None:
     """Write a starter solution file: every exercise as a stub with its signature and shapes.
 
-    Fill in the stubs, then run drill grade FILE. Without --force an existing file is never
-    touched.
+    Fill in the stubs, then run drill grade FILE. When FILE exists, the stubs of the chosen
+    exercises it does not define yet are added at its end, e.g. drill init solution.py
+    --only relu; what it already has is left alone. Only --force replaces the file.
     """
-    from drill.grader.starter import StarterExists, write_starter
+    from drill.grader.starter import StarterUnreadable, write_starter
 
     bank = load(bank_dir)
     exercises = _exercises(bank, only)
     if not exercises:
         fail("this bank has no graded exercises")
+    existed = file.exists()
     try:
-        write_starter(file, exercises, force=force)
-    except StarterExists:
-        fail(f"{file} already exists; pass --force to overwrite it")
+        added = write_starter(file, exercises, force=force)
+    except StarterUnreadable:
+        fail(f"{file} is not UTF-8 text, so drill cannot add to it; pass --force to replace it")
     except OSError as error:
         fail(f"cannot write {file}: {error.strerror or error}")
-    names = ", ".join(e.id for e in exercises)
-    typer.echo(f"Wrote {file} with {len(exercises)} exercise stub(s): {names}")
+    added_ids = {exercise.id for exercise in added}
+    kept = [exercise.id for exercise in exercises if exercise.id not in added_ids]
+    if kept:
+        typer.echo(f"{file} already has {', '.join(kept)}: left as it is.")
+    if not added:
+        return
+    names = ", ".join(exercise.id for exercise in added)
+    verb = "Added to" if existed and not force else "Wrote"
+    typer.echo(f"{verb} {file}: {len(added)} exercise stub(s): {names}")
     typer.echo(f"Next: fill them in, then run  drill grade {file}")
 
 
@@ -725,6 +760,34 @@ def progress_reset(
     typer.echo("Progress reset.")
 
 
+# -- Shell completion ------------------------------------------------------------------------
+
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+    powershell = "powershell"
+    pwsh = "pwsh"
+
+
+@app.command()
+def completion(
+    shell: Annotated[Shell, typer.Argument(help="The shell to complete in.", case_sensitive=False)],
+) -> None:
+    """Print the script that lets SHELL complete drill's commands, options and choices.
+
+    bash or zsh: add  eval "$(drill completion bash)"  (or zsh) to ~/.bashrc or ~/.zshrc.
+    fish: drill completion fish > ~/.config/fish/completions/drill.fish
+    """
+    # Typer answers the completion requests themselves; this only prints its script for them.
+    from typer._completion_shared import get_completion_script
+
+    typer.echo(
+        get_completion_script(prog_name="drill", complete_var=COMPLETE_VARIABLE, shell=shell.value)
+    )
+
+
 def main() -> None:
     """Console-script entry point: Ctrl-C and drill's own bugs end with one line, not a trace.
 
@@ -732,8 +795,15 @@ def main() -> None:
     """
     import os
 
+    if COMPLETE_VARIABLE in os.environ:
+        # A shell asks for completions (see drill completion). With add_completion off,
+        # Typer leaves its completion classes unregistered, so register them for this run.
+        from typer._completion_classes import completion_init
+
+        completion_init()
     try:
-        app()
+        # The same name, usage line and completion variable under python -m drill.
+        app(prog_name="drill")
     except KeyboardInterrupt:
         typer.echo("\ndrill: interrupted", err=True)
         raise SystemExit(130) from None
