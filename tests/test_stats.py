@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -280,3 +282,21 @@ def test_a_damaged_store_makes_stats_exit_2(drill_home: Path) -> None:
         result = drill(command)
         assert result.exit_code == 2
         assert "damaged" in result.stderr
+
+
+LIGHT = """
+import sys
+from drill.cli import app
+for args in (["stats"], ["exercises"], ["progress", "path"], ["--version"]):
+    try:
+        app(args)
+    except SystemExit as leaving:
+        assert leaving.code in (0, None), (args, leaving.code)
+print("heavy modules:", sorted(m for m in ("numpy", "drill.grader") if m in sys.modules))
+"""
+
+
+def test_stats_and_progress_commands_do_not_import_numpy() -> None:
+    done = subprocess.run([sys.executable, "-c", LIGHT], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "heavy modules: []"
