@@ -19,6 +19,8 @@ from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from drill.progress import DEFAULT_NEW_PER_DAY
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from drill.bank import Bank, Exercise, Question
     from drill.grader.results import GradeReport
     from drill.grader.runner import Session
@@ -364,6 +366,7 @@ def quiz(
 
     bank = load(bank_dir)
     filters = _filters(topic, difficulty, company, kind)
+    console = make_console()
     with progress_store() as store:
         if question_ids:
             chosen_otherwise = (topic, difficulty, company, kind, seed)
@@ -376,9 +379,9 @@ def quiz(
             if not questions:
                 fail("no questions match these filters; 'drill list' shows what the bank holds")
         else:
-            questions = _scheduled(store, bank, filters, new_per_day)
+            questions = _scheduled(store, bank, filters, new_per_day, console)
         questions = questions[:count]
-        view = TerminalQuiz(make_console(), time.monotonic)
+        view = TerminalQuiz(console, time.monotonic)
         session = QuizSession(questions, view, time.monotonic, recorder=store)
         try:
             session.run()
@@ -388,8 +391,12 @@ def quiz(
         view.show_summary(session.records)
 
 
-def _scheduled(store: Store, bank: Bank, filters: Filters, new_per_day: int) -> list[Question]:
+def _scheduled(
+    store: Store, bank: Bank, filters: Filters, new_per_day: int, console: Console
+) -> list[Question]:
     """The due and new questions a scheduled quiz asks; when none, say why and exit 0."""
+    from rich.text import Text
+
     from drill.progress import clock
     from drill.progress.schedule import first_reviewed_today, plan
 
@@ -401,18 +408,21 @@ def _scheduled(store: Store, bank: Bank, filters: Filters, new_per_day: int) -> 
     introduced = first_reviewed_today(store.first_reviews().values(), now)
     chosen = plan(candidates, cards, introduced, new_per_day, now)
     if chosen.questions:
-        typer.echo(f"{len(chosen.due)} review(s) due and {len(chosen.new)} new question(s) to see.")
+        console.print(
+            Text(f"{len(chosen.due)} review(s) due and {len(chosen.new)} new question(s) to see.")
+        )
         return chosen.questions
-    typer.echo("Nothing is due now.")
+    lines = ["Nothing is due now."]
     if chosen.next_due is not None:
         local = chosen.next_due.astimezone().strftime("%a %d %b at %H:%M")
-        typer.echo(f"The next review is {clock.describe_due(chosen.next_due, now)} ({local}).")
+        lines.append(f"The next review is {clock.describe_due(chosen.next_due, now)} ({local}).")
     if chosen.new_waiting:
-        typer.echo(
+        lines.append(
             f"{chosen.new_waiting} new question(s) wait for another day: at most "
             f"{new_per_day} new a day (--new N changes that)."
         )
-    typer.echo("'drill quiz --all' practises every matching question anyway.")
+    lines.append("'drill quiz --all' practises every matching question anyway.")
+    console.print(Text("\n".join(lines)))
     raise typer.Exit(0)
 
 

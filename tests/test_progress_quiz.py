@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from fsrs import Card, Rating, Scheduler
+from rich.cells import cell_len
 from typer.testing import CliRunner, Result
 
 from drill.bank import Question, load_bank
@@ -284,3 +285,19 @@ def test_a_killed_quiz_keeps_every_rating_given_before() -> None:
         ("chain-rule-basics", "hard", "quiz")
     ]
     assert set(cards) == {"chain-rule-basics"}
+
+
+def test_scheduled_messages_fit_40_columns_without_colour(clock: Clock) -> None:
+    narrow = {**PLAIN, "COLUMNS": "40"}
+    runner = CliRunner()
+    first = runner.invoke(
+        app, ["quiz", "--new", "1", "--bank", str(FIXTURE_BANK)], input="\ng\n", env=narrow
+    )
+    later = runner.invoke(app, ["quiz", "--new", "1", "--bank", str(FIXTURE_BANK)], env=narrow)
+    for result in (first, later):
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.stdout
+        assert max(cell_len(line) for line in result.stdout.splitlines()) <= 40
+    assert "Next review in 10 minutes." in first.stdout
+    assert "Nothing is due now." in later.stdout
+    assert "5 new question(s) wait" in " ".join(later.stdout.split())

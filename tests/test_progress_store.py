@@ -97,6 +97,17 @@ def test_a_wrong_answer_is_again_whatever_the_rating() -> None:
     assert due - START == timedelta(minutes=1)
 
 
+@pytest.mark.parametrize(
+    ("outcome", "scheduled"), [("right", "good"), ("none", "again"), ("wrong", "again")]
+)
+def test_without_a_rating_the_outcome_decides(outcome: str, scheduled: str) -> None:
+    with open_store() as store:
+        due = store.record_review("q", "none", outcome, when=START)
+        [review] = store.reviews()
+    assert (review.self_rating, review.rating) == ("none", scheduled)
+    assert due == fsrs_dues([(Rating[scheduled.capitalize()], START)])[0]
+
+
 def test_again_in_the_review_state_is_a_lapse() -> None:
     with open_store() as store:
         store.record_review("q", "good", when=START)

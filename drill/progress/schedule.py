@@ -21,10 +21,10 @@ from drill.progress.clock import local_day
 if TYPE_CHECKING:
     from drill.bank import Question
 
-Grade = Literal["again", "hard", "good", "easy"]
+ReviewRating = Literal["again", "hard", "good", "easy"]
 CardState = Literal["new", "learning", "review", "relearning"]
 
-GRADES: tuple[Grade, ...] = ("again", "hard", "good", "easy")
+REVIEW_RATINGS: tuple[ReviewRating, ...] = ("again", "hard", "good", "easy")
 _DIFFICULTY_RANK = {"easy": 0, "medium": 1, "hard": 2}
 _STATE_NAMES: dict[State, CardState] = {
     State.Learning: "learning",
@@ -44,12 +44,12 @@ def state_name(card: Card | None) -> CardState:
     return "new" if card is None else _STATE_NAMES[card.state]
 
 
-def review(card: Card | None, question_id: str, grade: Grade, when: datetime) -> Card:
+def review(card: Card | None, question_id: str, rating: ReviewRating, when: datetime) -> Card:
     """The card after one review at `when` (UTC); `card` is None for a first review."""
     if card is None:
         # A stable id per question keeps replays and exports identical; fsrs only echoes it.
         card = Card(card_id=zlib.crc32(question_id.encode()), due=when)
-    updated, _ = scheduler().review_card(card, Rating[grade.capitalize()], when)
+    updated, _ = scheduler().review_card(card, Rating[rating.capitalize()], when)
     return updated
 
 
@@ -58,9 +58,9 @@ def retrievability(card: Card | None, when: datetime) -> float:
     return 0.0 if card is None else scheduler().get_card_retrievability(card, when)
 
 
-def worst(grades: Iterable[Grade]) -> Grade:
-    """The lowest of several grades (again < hard < good < easy)."""
-    return min(grades, key=GRADES.index)
+def worst(ratings: Iterable[ReviewRating]) -> ReviewRating:
+    """The lowest of several ratings (again < hard < good < easy)."""
+    return min(ratings, key=REVIEW_RATINGS.index)
 
 
 @dataclass(frozen=True)
