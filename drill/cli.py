@@ -152,10 +152,49 @@ KindOption = Annotated[
         case_sensitive=False,
     ),
 ]
+
+
+def _bank_for_completion(ctx: typer.Context) -> Bank | None:
+    """The bank a command line being completed uses, or None when it cannot be loaded."""
+    from drill.bank import BankError, load_bank
+
+    folder = ctx.params.get("bank_dir")  # still text while the line is being completed
+    try:
+        return load_bank(None if folder is None else Path(folder))
+    except BankError:
+        return None
+
+
+def complete_question_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """The question ids starting with what was typed, each with its title (shell completion)."""
+    bank = _bank_for_completion(ctx)
+    if bank is None:
+        return []
+    from drill.text import visible
+
+    return [
+        (q.id, visible(q.title)) for q in bank.questions.values() if q.id.startswith(incomplete)
+    ]
+
+
+def complete_exercise_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """The exercise ids starting with what was typed, each with its title (shell completion)."""
+    bank = _bank_for_completion(ctx)
+    if bank is None:
+        return []
+    from drill.text import visible
+
+    return [
+        (e.id, visible(e.title)) for e in bank.exercises.values() if e.id.startswith(incomplete)
+    ]
+
+
 QuestionIdArgument = Annotated[
     str,
     typer.Argument(
-        help="A question id, or any unique start of one (see 'drill list').", show_default=False
+        help="A question id, or any unique start of one (see 'drill list').",
+        show_default=False,
+        autocompletion=complete_question_id,
     ),
 ]
 
@@ -299,6 +338,7 @@ def quiz(
         typer.Argument(
             help="Ask exactly these questions (ids or unique starts of ids), in this order.",
             show_default=False,
+            autocompletion=complete_question_id,
         ),
     ] = None,
     topic: TopicOption = None,
@@ -432,6 +472,7 @@ ExerciseOption = Annotated[
         "--only",
         help="Only this exercise (an id or a unique prefix; repeat for several).",
         show_default=False,
+        autocompletion=complete_exercise_id,
     ),
 ]
 

@@ -6,6 +6,7 @@ import importlib.metadata
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -54,3 +55,14 @@ def test_bash_completes_commands_subcommands_and_choices() -> None:
     assert complete("drill qu") == ["quiz"]
     assert complete("drill progress ") == ["path", "export", "import", "reset"]
     assert complete("drill quiz --kind c") == ["concept", "code", "choice"]
+
+
+FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
+
+
+def test_bash_completes_question_and_exercise_ids_from_the_bank() -> None:
+    bank = f"--bank {FIXTURE_BANK}"
+    assert complete(f"drill show {bank} s") == ["sigmoid-max-slope", "softmax-facts"]
+    assert complete(f"drill quiz {bank} chain-rule-basics re") == ["relu-gradient-choice"]
+    assert complete(f"drill init x.py {bank} --only lin") == ["linear_backward"]
+    assert complete(f"drill show {bank} nothing-like-this") == []
