@@ -67,8 +67,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    # The options every command shares; the app's help text is set on `app` itself.
-    pass
+    """The options given before a command (the help text is the one given to `app`)."""
 
 
 BankOption = Annotated[

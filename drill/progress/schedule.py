@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from fsrs import Card, Rating, Scheduler, State
 
+from drill.bank.schema import DIFFICULTIES
 from drill.progress.clock import local_day
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ ReviewRating = Literal["again", "hard", "good", "easy"]
 CardState = Literal["new", "learning", "review", "relearning"]
 
 REVIEW_RATINGS: tuple[ReviewRating, ...] = ("again", "hard", "good", "easy")
-_DIFFICULTY_RANK = {"easy": 0, "medium": 1, "hard": 2}
 _STATE_NAMES: dict[State, CardState] = {
     State.Learning: "learning",
     State.Review: "review",
@@ -40,7 +40,7 @@ def scheduler() -> Scheduler:
 
 
 def state_name(card: Card | None) -> CardState:
-    """ "new" for a question never reviewed, else the card's FSRS state in lower case."""
+    """The state of a question: new when never reviewed, else its card's FSRS state."""
     return "new" if card is None else _STATE_NAMES[card.state]
 
 
@@ -96,7 +96,7 @@ def plan(
     )
     fresh = sorted(
         (q for q in candidates if q.id not in cards),
-        key=lambda q: _DIFFICULTY_RANK.get(q.difficulty, len(_DIFFICULTY_RANK)),
+        key=lambda q: DIFFICULTIES.index(q.difficulty),  # easiest first; sorted() is stable
     )
     allowance = max(new_per_day - introduced_today, 0)
     later = [cards[q.id].due for q in candidates if q.id in cards and cards[q.id].due > when]
