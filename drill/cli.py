@@ -444,7 +444,11 @@ def _scheduled(
         fail("no questions match these filters; 'drill list' shows what the bank holds")
     now = clock.now()
     cards = {question_id: stored.card for question_id, stored in store.cards().items()}
-    introduced = first_reviewed_today(store.first_reviews().values(), now)
+    # Questions of another bank, or that left this one, do not use up today's allowance.
+    first_reviews = store.first_reviews()
+    introduced = first_reviewed_today(
+        (first_reviews[q] for q in bank.questions if q in first_reviews), now
+    )
     chosen = plan(candidates, cards, introduced, new_per_day, now)
     if chosen.questions:
         console.print(
@@ -804,7 +808,12 @@ def progress_reset(
                 f"Forget {counts[0]} review(s), {counts[1]} grade(s) and {counts[2]} "
                 f"interview(s) in {store.path}? ('drill progress export FILE' keeps a copy)"
             )
-            if not typer.confirm(question, default=False, err=True):
+            try:
+                confirmed = typer.confirm(question, default=False, err=True)
+            except typer.Abort:  # the end of input, or Ctrl-C, at the question
+                confirmed = False
+            if not confirmed:
+                typer.echo(err=True)
                 fail("nothing was reset", EXIT_FAILED)
         store.reset()
     typer.echo("Progress reset.")

@@ -92,6 +92,10 @@ def test_reset_asks_and_a_no_keeps_everything() -> None:
     assert "Forget 3 review(s), 1 grade(s) and 0 interview(s)" in result.stderr
     assert "nothing was reset" in result.stderr
     assert history() == before
+    result = drill("progress", "reset", input="")
+    assert result.exit_code == 1
+    assert "nothing was reset" in result.stderr
+    assert history() == before
     result = drill("progress", "reset", input="y\n")
     assert result.exit_code == 0
     assert history() == ({}, [], [], [])
