@@ -6,6 +6,7 @@ import json
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -13,6 +14,10 @@ from typer.testing import CliRunner, Result
 from drill.cli import app
 from drill.progress.store import SCHEMA_VERSION, ExerciseGrade, open_store
 
+if TYPE_CHECKING:
+    from conftest import Clock
+
+FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
 PLAIN = {"NO_COLOR": "1", "COLUMNS": "100", "FORCE_COLOR": None, "TTY_COMPATIBLE": None}
 START = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
 
@@ -44,9 +49,17 @@ def test_path_names_the_database_in_drill_home(drill_home: Path) -> None:
     assert result.stdout.strip() == str(drill_home / "progress.sqlite3")
 
 
-def test_export_reset_import_round_trip(tmp_path: Path) -> None:
+def stats_json() -> dict:
+    result = CliRunner().invoke(app, ["stats", "--json", "--bank", str(FIXTURE_BANK)], env=PLAIN)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_export_reset_import_round_trip(tmp_path: Path, clock: Clock) -> None:
     some_history()
     before = history()
+    stats_before = stats_json()
+    assert stats_before["reviews"] == 3
     backup = tmp_path / "backup.json"
 
     result = drill("progress", "export", str(backup))
@@ -62,11 +75,13 @@ def test_export_reset_import_round_trip(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "3 new review(s), 1 new grade(s), 0 new interview(s)" in result.stdout
     assert history() == before
+    assert stats_json() == stats_before
 
     result = drill("progress", "import", str(backup))
     assert result.exit_code == 0, result.output
     assert "0 new review(s), 0 new grade(s), 0 new interview(s)" in result.stdout
     assert history() == before
+    assert stats_json() == stats_before
 
 
 def test_export_to_standard_output_and_never_over_a_file(tmp_path: Path) -> None:
