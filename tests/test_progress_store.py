@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -350,10 +351,14 @@ def test_a_bad_export_is_refused_without_changes(data: object, problem: str) -> 
 # -- two writers ----------------------------------------------------------------------------------
 
 WRITER = """
-import sys
+import sys, time
+from pathlib import Path
 from drill.progress.store import open_store
-name, count = sys.argv[1], int(sys.argv[2])
+name, count, gate = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 with open_store() as store:
+    (gate / f"ready-{name}").touch()
+    while not (gate / "go").exists():  # both start writing at the same moment
+        time.sleep(0.001)
     for number in range(count):
         store.record_review(f"{name}-{number % 5}", "good", "right", 1.0)
         store.record_review("shared", "hard", "none", 1.0)
@@ -361,19 +366,24 @@ print("done")
 """
 
 
-def test_two_processes_writing_at_once_lose_nothing(drill_home: Path) -> None:
-    count = 150
+def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    count = 100
+    names = ("left", "right")
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(WRITER), name, str(count)],
+            [sys.executable, "-c", textwrap.dedent(WRITER), name, str(count), str(tmp_path)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for name in ("left", "right")
+        for name in names
     ]
+    while not all((tmp_path / f"ready-{name}").exists() for name in names):
+        assert all(writer.poll() is None for writer in writers), "a writer died while starting"
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
     for writer in writers:
-        out, err = writer.communicate(timeout=120)
+        out, err = writer.communicate(timeout=300)
         assert writer.returncode == 0, err
         assert out.strip() == "done"
         assert "locked" not in err
