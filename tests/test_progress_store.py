@@ -52,6 +52,11 @@ def test_the_store_lives_in_drill_home(drill_home: Path) -> None:
     assert db.execute("SELECT question_id FROM reviews").fetchall() == [("q",)]
 
 
+def test_drill_home_may_start_with_a_tilde(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRILL_HOME", "~/drill-practice")
+    assert store_path() == Path.home() / "drill-practice" / "progress.sqlite3"
+
+
 def test_without_drill_home_the_user_data_folder_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     import platformdirs
 

@@ -170,7 +170,7 @@ def store_path() -> Path:
     """$DRILL_HOME/progress.sqlite3, else progress.sqlite3 in the user data folder."""
     home = os.environ.get("DRILL_HOME")
     if home:
-        return Path(home) / FILE_NAME
+        return Path(home).expanduser() / FILE_NAME
     import platformdirs
 
     return platformdirs.user_data_path("drill", appauthor=False) / FILE_NAME
