@@ -336,7 +336,7 @@ def quiz(
         list[str] | None,
         typer.Argument(
             help="Ask exactly these questions (ids or unique starts of ids), in this order.",
-            metavar="ID",
+            metavar="ID...",
             show_default=False,
             autocompletion=complete_question_id,
         ),
