@@ -77,7 +77,6 @@ class QuestionProgress:
 
 @dataclass(frozen=True)
 class Stats:
-    when: datetime
     reviews: int
     due_now: int
     due_today: int
@@ -179,7 +178,6 @@ def compute(bank: Bank, store: Store, when: datetime) -> Stats:
         local_day(grade.graded_at) for grade in grades if grade.status != "missing"
     }
     return Stats(
-        when=when,
         reviews=len(reviews),
         due_now=sum(1 for q in questions if q.due is not None and q.due <= when),
         due_today=sum(1 for day in due_days if day <= today),
