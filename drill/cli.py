@@ -435,10 +435,9 @@ def _scheduled(
     store: Store, bank: Bank, filters: Filters, new_per_day: int, console: Console
 ) -> list[Question]:
     """The due and new questions a scheduled quiz asks; when none, say why and exit 0."""
-    from rich.text import Text
-
     from drill.progress import clock
     from drill.progress.schedule import first_reviewed_today, plan
+    from drill.progress.view import plan_summary
 
     candidates = [question for question in bank.questions.values() if filters.accepts(question)]
     if not candidates:
@@ -451,22 +450,9 @@ def _scheduled(
         (first_reviews[q] for q in bank.questions if q in first_reviews), now
     )
     chosen = plan(candidates, cards, introduced, new_per_day, now)
+    console.print(plan_summary(chosen, new_per_day, now))
     if chosen.questions:
-        console.print(
-            Text(f"{len(chosen.due)} review(s) due and {len(chosen.new)} new question(s) to see.")
-        )
         return chosen.questions
-    lines = ["Nothing is due now."]
-    if chosen.next_due is not None:
-        local = chosen.next_due.astimezone().strftime("%a %d %b at %H:%M")
-        lines.append(f"The next review is {clock.describe_due(chosen.next_due, now)} ({local}).")
-    if chosen.new_waiting:
-        lines.append(
-            f"{chosen.new_waiting} new question(s) wait for another day: at most "
-            f"{new_per_day} new a day (--new N changes that)."
-        )
-    lines.append("'drill quiz --all' practises every matching question anyway.")
-    console.print(Text("\n".join(lines)))
     raise typer.Exit(0)
 
 

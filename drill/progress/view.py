@@ -1,4 +1,4 @@
-"""`drill stats` and `drill exercises` drawn with Rich.
+"""`drill stats`, `drill exercises` and the scheduled quiz's opening line, drawn with Rich.
 
 Every picture reads without colour (NO_COLOR): bars are block characters and the calendar
 shades days with ░ ▒ ▓ █, colour only repeats what the characters say.
@@ -13,6 +13,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from drill.progress.clock import describe_due
+from drill.progress.schedule import Plan
 from drill.progress.stats import ExerciseProgress, Stats
 from drill.text import visible
 
@@ -26,6 +28,23 @@ STATUS_MARKS = {
     "failed": ("✗ failed", "red"),
     "not_attempted": ("· not yet", "dim"),
 }
+
+
+def plan_summary(plan: Plan, new_per_day: int, when: datetime) -> Text:
+    """What a scheduled quiz is about to ask or, when nothing, when to come back."""
+    if plan.questions:
+        return Text(f"{len(plan.due)} review(s) due and {len(plan.new)} new question(s) to see.")
+    lines = ["Nothing is due now."]
+    if plan.next_due is not None:
+        local = plan.next_due.astimezone().strftime("%a %d %b at %H:%M")
+        lines.append(f"The next review is {describe_due(plan.next_due, when)} ({local}).")
+    if plan.new_waiting:
+        lines.append(
+            f"{plan.new_waiting} new question(s) wait for another day: at most "
+            f"{new_per_day} new a day (--new N changes that)."
+        )
+    lines.append("'drill quiz --all' practises every matching question anyway.")
+    return Text("\n".join(lines))
 
 
 def _percent(share: float | None) -> str:
