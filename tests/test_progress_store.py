@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from fsrs import Card, Rating, Scheduler
 
+from drill.progress.clock import describe_due
 from drill.progress.store import (
     SCHEMA_VERSION,
     ExerciseGrade,
@@ -398,3 +399,19 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     assert len(reviews) == 4 * count
     assert cards["shared"].reviews == 2 * count
     assert sum(card.reviews for card in cards.values()) == 4 * count
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(seconds=-5), "now"),
+        (timedelta(seconds=20), "in 1 minute"),
+        (timedelta(minutes=10), "in 10 minutes"),
+        (timedelta(minutes=59, seconds=40), "in 1 hour"),
+        (timedelta(hours=5, minutes=10), "in 5 hours"),
+        (timedelta(hours=23, minutes=50), "in 1 day"),
+        (timedelta(days=4), "in 4 days"),
+    ],
+)
+def test_due_times_read_naturally(delta: timedelta, text: str) -> None:
+    assert describe_due(START + delta, START) == text
