@@ -160,3 +160,16 @@ def test_a_newer_database_exits_2(drill_home: Path) -> None:
     assert "newer drill" in result.stderr
     with sqlite3.connect(drill_home / "progress.sqlite3") as db:
         assert db.execute("SELECT COUNT(*) FROM reviews").fetchone()[0] == 3
+
+
+def test_a_drill_home_that_cannot_be_written_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    monkeypatch.setenv("DRILL_HOME", str(blocker))
+    result = CliRunner().invoke(app, ["quiz", "--bank", str(FIXTURE_BANK)], env=PLAIN)
+    assert result.exit_code == 2
+    assert "cannot write the progress database" in result.stderr
+    assert str(blocker) in result.stderr
+    assert blocker.read_text() == "a file where the folder should be"
