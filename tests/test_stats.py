@@ -249,6 +249,21 @@ def test_stats_reads_without_colour_in_40_columns(clock: Clock) -> None:
     assert "2 / 3 points" in out
 
 
+def test_on_a_wide_terminal_calendar_days_stand_apart(clock: Clock) -> None:
+    record_history()
+    result = drill("stats", env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    rows = [
+        line
+        for line in result.stdout.splitlines()
+        if re.match(r"^(Mon |Wed |Fri |Sun |    )[·░▒▓█]", line)
+    ]
+    assert len(rows) == 7
+    cells = [row[4:].split(" ") for row in rows]
+    assert [len(week) for week in cells] == [20, 19, 19, 19, 19, 19, 19]
+    assert [cells[3][-1], cells[6][-1], cells[0][-1]] == ["█", "▓", "▒"]
+
+
 def test_exercises_lists_every_exercise_with_the_users_results(clock: Clock) -> None:
     record_history()
     result = drill("exercises", "--json")

@@ -113,37 +113,47 @@ def shade(count: int, busiest: int) -> int:
     return min(1 + (count * 4 - 1) // max(busiest, 1), len(SHADES) - 1)
 
 
-def calendar(stats: Stats) -> RenderableType:
-    """The last 20 weeks as a grid of days, weeks left to right, Monday to Sunday down."""
+_DAY_LABEL_WIDTH = 4  # "Mon "
+
+
+def calendar(stats: Stats, width: int) -> RenderableType:
+    """The last 20 weeks as a grid of days, weeks left to right, Monday to Sunday down.
+
+    Days are a space apart when the terminal has the room, side by side otherwise.
+    """
     days = sorted(stats.calendar)
     busiest = max(stats.calendar.values(), default=0)
     weeks = [days[start : start + 7] for start in range(0, len(days), 7)]
+    cell = 2 if _DAY_LABEL_WIDTH + 2 * len(weeks) <= width else 1
+    margin = " " * _DAY_LABEL_WIDTH
     text = Text().append(f"Practice, last {len(weeks)} weeks\n", style="bold")
-    text.append(f"    {_month_labels([week[0] for week in weeks])}\n", style="dim")
+    text.append(f"{margin}{_month_labels([week[0] for week in weeks], cell)}\n", style="dim")
     for weekday, name in enumerate(("Mon", "", "Wed", "", "Fri", "", "Sun")):
-        text.append(f"{name:<4}")
-        for week in weeks:
+        text.append(f"{name:<{_DAY_LABEL_WIDTH}}")
+        for column, week in enumerate(weeks):
             if weekday < len(week):
                 level = shade(stats.calendar[week[weekday]], busiest)
+                text.append(" " * (cell - 1) if column else "")
                 text.append(SHADES[level], style=SHADE_STYLES[level])
         text.append("\n")
-    text.append("    less ")
+    text.append(f"{margin}less ")
     for level, character in enumerate(SHADES):
         text.append(character, style=SHADE_STYLES[level])
     text.append(f" more (most: {busiest})")
     return text
 
 
-def _month_labels(mondays: Sequence[date]) -> str:
+def _month_labels(mondays: Sequence[date], cell: int) -> str:
     """A line with each month's abbreviation above the first week that starts in it."""
-    line = [" "] * len(mondays)
+    line = [" "] * (len(mondays) * cell)
     free_from = 0
     for column, monday in enumerate(mondays):
         starts_month = column == 0 or monday.month != mondays[column - 1].month
         label = f"{monday:%b}"
-        if starts_month and column >= free_from and column + len(label) <= len(line):
-            line[column : column + len(label)] = label
-            free_from = column + len(label) + 1
+        position = column * cell
+        if starts_month and position >= free_from and position + len(label) <= len(line):
+            line[position : position + len(label)] = label
+            free_from = position + len(label) + 1
     return "".join(line).rstrip()
 
 
@@ -176,7 +186,14 @@ def stats_view(stats: Stats, width: int) -> RenderableType:
     parts: list[RenderableType] = [headline(stats), Text(), exercises]
     if stats.questions:
         parts += [Text(), mastery(stats, "topic", width), Text(), mastery(stats, "kind", width)]
-    parts += [Text(), forecast(stats, width), Text(), calendar(stats), Text(), interviews(stats)]
+    parts += [
+        Text(),
+        forecast(stats, width),
+        Text(),
+        calendar(stats, width),
+        Text(),
+        interviews(stats),
+    ]
     return Group(*parts)
 
 
