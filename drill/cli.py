@@ -501,6 +501,8 @@ def check(
     from drill.bank import BankError, load_bank
     from drill.grader.grade import validate_exercises
 
+    if bank_dir is not None:
+        bank_dir = _bank_folder(bank_dir)
     try:
         bank = load_bank(bank_dir)
         problems = [str(issue) for issue in validate_exercises(bank)]
@@ -515,6 +517,20 @@ def check(
         f"{bank.root}: {len(bank.questions)} questions and "
         f"{len(bank.exercises)} exercises, no problems."
     )
+
+
+def _bank_folder(path: Path) -> Path:
+    """`path` made absolute (its parent holds the references); exit 2 if it is not a bank.
+
+    A bank folder holds topic folders; its references are in ../solutions. Pointing at the
+    project above it, or at one topic inside it, gets the path to use instead.
+    """
+    folder = path.resolve()
+    if (folder / "questions").is_dir():
+        fail(f"{path} holds a bank in its questions folder: run 'drill check {path / 'questions'}'")
+    if (folder / "exercises").is_dir() or any(folder.glob("*.yaml")):
+        fail(f"{path} is one topic of a bank: run 'drill check {folder.parent}'")
+    return folder
 
 
 def main() -> None:

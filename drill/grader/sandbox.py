@@ -20,6 +20,7 @@ import ctypes
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -164,34 +165,22 @@ def kill_descendants() -> None:
 
     The caller is either the init of its PID namespace (kill(-1) then reaches every other
     process in it) or a child subreaper (orphans are re-parented to it, so walking /proc
-    for its descendants finds them all). Never call kill(-1) outside a PID namespace of our
-    own: it would reach every process of the user.
+    for its descendants finds them all). Either way, once it has no child left, it has no
+    descendant left. Never call kill(-1) outside a PID namespace of our own: it would reach
+    every process of the user.
     """
     own = os.getpid()
     while True:
-        if own == 1:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(-1, signal.SIGKILL)
-        else:
-            victims = _descendants(own)
-            for pid in victims:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-        if not _reap_all():
-            return
-
-
-def _reap_all() -> bool:
-    """Wait for every child; True if there was at least one."""
-    reaped = False
-    while True:
+        victims = [-1] if own == 1 else _descendants(own)
+        for pid in victims:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         try:
-            pid, _ = os.waitpid(-1, 0)
+            while os.waitpid(-1, os.WNOHANG)[0]:  # reap without waiting for the living
+                pass
         except ChildProcessError:
-            return reaped
-        except InterruptedError:
-            continue
-        reaped = reaped or pid > 0
+            return
+        time.sleep(0.002)  # some were forked while we killed, or are still dying
 
 
 def _descendants(root: int) -> list[int]:
