@@ -516,3 +516,66 @@ def test_the_json_report_says_which_protections_were_in_force(tmp_path):
     else:
         assert strict.exit_code == 0
     assert code == 0
+
+
+# --- where the kernel offers less -------------------------------------------------------
+
+# Runs drill in a user namespace that may create no further ones: the worker then falls back
+# to a child subreaper and Landlock's TCP rules, as on a system without unprivileged
+# namespaces.
+NO_NAMESPACES = 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"'
+
+
+def without_namespaces(*args: str) -> subprocess.CompletedProcess:
+    command = ["unshare", "-Ur", "sh", "-c", NO_NAMESPACES, "sh", sys.executable, "-m", "drill"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def namespaces_can_be_forbidden() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = ["unshare", "-Ur", "sh", "-c", "echo 0 > /proc/sys/user/max_user_namespaces"]
+    return subprocess.run(probe, capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(
+    not (LANDLOCK and namespaces_can_be_forbidden()),
+    reason="needs Landlock and unprivileged user namespaces to simulate their absence",
+)
+def test_without_namespaces_the_fallbacks_still_contain_the_submission(tmp_path):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    marker = str(tmp_path)
+    path = submission(
+        tmp_path,
+        f"""
+        import os, signal, socket, subprocess, sys
+        subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(300)", {marker!r}],
+            start_new_session=True,
+        )
+        try:
+            socket.create_connection(("127.0.0.1", {port}), timeout=5).close()
+            print("CONNECTED")
+        except OSError as error:
+            print("refused:", type(error).__name__)
+        try:
+            os.kill(os.getppid(), signal.SIGKILL)
+        except OSError as error:
+            print("no kill:", type(error).__name__)
+        """,
+    )
+    try:
+        result = without_namespaces("grade", str(path), "--json", *TWO)
+    finally:
+        listener.close()
+    report = json.loads(result.stdout)
+    assert report["sandbox"]["processes"] == "subreaper"
+    assert report["sandbox"]["network"] == "landlock (TCP only)"
+    assert "graded without isolation from non-TCP networking" in result.stderr
+    assert "refused: PermissionError" in output(report, "linear")
+    assert statuses(report) == {"linear": "passed", "relu": "passed"}
+    assert wait_until(lambda: not processes_mentioning(marker), limit=10)
+    strict = without_namespaces("grade", str(path), "--json", "--strict", *TWO)
+    assert strict.returncode == 2
+    assert "does not offer isolation from non-TCP networking" in json.loads(strict.stdout)["error"]
