@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import zipfile
 
 import numpy as np
 import pytest
@@ -17,14 +15,10 @@ MEMORY = 64 << 20
 
 def round_trip(values: dict) -> dict:
     meta, arrays = wire.encode(values, "c0_")
-    data = wire.frame(
-        {
-            "event": "done",
-            "result": {"cases": [{"values": meta, "error": None}]},
-            "output": "printed",
-        },
-        wire.pack_arrays(arrays) if arrays else b"",
-    )
+    index, payload = wire.pack_arrays(arrays)
+    result = {"cases": [{"values": meta, "error": None}]}
+    header = {"event": "done", "result": result, "output": "printed", "arrays": index}
+    data = wire.frame(header, payload)
     ((header, payload),) = wire.FrameReader().feed(data)
     return wire.parse_done(header, payload, MEMORY)
 
@@ -87,42 +81,58 @@ def test_malformed_frames_are_refused(data):
         wire.FrameReader().feed(data)
 
 
-def npy_member(shape: tuple, descr: str = "<f8", data: bytes = b"\0" * 16) -> bytes:
-    member = io.BytesIO()
-    header = {"descr": descr, "fortran_order": False, "shape": shape}
-    np.lib.format.write_array_header_1_0(member, header)
-    return member.getvalue() + data
-
-
-def npz(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w", compression) as handle:
-        for name, content in members.items():
-            handle.writestr(name, content)
-    return archive.getvalue()
+F8 = np.dtype("float64").str
 
 
 @pytest.mark.parametrize(
-    "payload",
+    ("index", "payload"),
     [
-        b"not a zip at all",
-        npz({"a.npy": npy_member((1 << 40,))}),  # 8 TiB declared in a few bytes
-        npz({"a.npy": npy_member((4,))}),  # 32 bytes declared, 16 sent
-        npz({"a.npy": npy_member((2,), descr="|O")}),
-        npz({"a.npy": npy_member((2,), descr="<c16", data=b"\0" * 32)}),
-        npz({"../evil.npy": npy_member((2,))}),
-        npz({"a.npy": npy_member((2,))}, zipfile.ZIP_DEFLATED),
+        ([], b""),
+        ({"a": {"dtype": F8, "shape": [1 << 40]}}, b"\0" * 16),  # 8 TiB declared in 16 bytes
+        ({"a": {"dtype": F8, "shape": [4]}}, b"\0" * 16),  # 32 bytes declared, 16 sent
+        ({"a": {"dtype": F8, "shape": [1]}}, b"\0" * 16),  # bytes nobody declared
+        ({"a": {"dtype": "|O", "shape": [2]}}, b"\0" * 16),
+        ({"a": {"dtype": np.dtype("complex128").str, "shape": [1]}}, b"\0" * 16),
+        ({"a": {"dtype": F8, "shape": [2.0]}}, b"\0" * 16),
+        ({"a": {"dtype": F8, "shape": [-2]}}, b"\0" * 16),
+        ({"a": {"dtype": F8, "shape": 2}}, b"\0" * 16),
+        ({"a": {"dtype": F8, "shape": [1] * 40}}, b"\0" * 8),
+        ({"../evil": {"dtype": F8, "shape": [2]}}, b"\0" * 16),
+        ({"a": [F8, [2]]}, b"\0" * 16),
     ],
-    ids=["not-zip", "header-bomb", "short", "object", "complex", "bad-name", "compressed"],
+    ids=[
+        "not-an-index",
+        "size-bomb",
+        "short",
+        "long",
+        "object",
+        "complex",
+        "float-size",
+        "negative-size",
+        "shape-not-list",
+        "too-many-dimensions",
+        "bad-key",
+        "entry-not-object",
+    ],
 )
-def test_suspicious_npz_payloads_are_refused(payload):
+def test_suspicious_array_indexes_are_refused(index, payload):
     with pytest.raises(wire.WireError):
-        wire.load_arrays(payload, MEMORY)
+        wire.load_arrays(index, payload, MEMORY)
 
 
-def test_a_well_formed_member_loads():
-    arrays = wire.load_arrays(npz({"a.npy": npy_member((2,))}), MEMORY)
-    assert arrays["a"].shape == (2,) and arrays["a"].dtype == np.float64
+def test_an_array_beyond_the_memory_cap_is_refused_before_it_is_read():
+    index = {"a": {"dtype": F8, "shape": [1024]}}
+    assert wire.load_arrays(index, b"\0" * 8192, 8192)["a"].shape == (1024,)
+    with pytest.raises(wire.WireError):
+        wire.load_arrays(index, b"\0" * 8192, 8191)
+
+
+def test_well_formed_arrays_load_in_order():
+    first, second = np.arange(6.0).reshape(2, 3), np.array([True, False, True])
+    index, payload = wire.pack_arrays({"a": first, "b": second, "c": np.zeros((0, 3))})
+    arrays = wire.load_arrays(json.loads(json.dumps(index)), payload, MEMORY)
+    assert np.array_equal(arrays["a"], first) and np.array_equal(arrays["b"], second)
+    assert arrays["c"].shape == (0, 3)
 
 
 @pytest.mark.parametrize(

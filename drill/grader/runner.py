@@ -34,11 +34,9 @@ BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "import drill.grader.worker as w; w.main(sys.argv[2:])"
 )
-# Starting Python and NumPy, and cleaning up after an exercise, is drill's own work, not the
-# submission's: it gets deadlines of its own, generous enough for a loaded machine, so
-# --timeout measures only the user's code.
+# Starting Python and NumPy is drill's own work, not the submission's: it gets a deadline of
+# its own, generous enough for a loaded machine, so --timeout measures only the user's code.
 STARTUP_TIMEOUT = 60.0
-CLEANUP_TIMEOUT = 30.0
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -206,6 +204,7 @@ class Session:
             (self.workdir / name).mkdir()
         self._worker: Worker | None = self._new_worker()
         self.imported = False  # once the file has been imported in the sandbox
+        self.runs = 0  # runs asked of the current worker, numbered as its supervisor does
 
     def _new_worker(self) -> Worker:
         return Worker(self.solution, self.workdir, self.memory_bytes)
@@ -241,8 +240,9 @@ class Session:
             outcome: Outcome | None = None
             try:
                 outcome = self._run_one(worker, exercise["id"])
+                # The supervisor handles commands in order: the next run can be asked for
+                # at once, and its `clean` is skipped as news of an earlier run.
                 worker.send(command="end")
-                self._await(worker, "clean", CLEANUP_TIMEOUT)
             except WorkerGone as error:
                 lost = Outcome("crashed", detail=f"the grading process died: {error}")
                 outcome = outcome or lost
@@ -252,13 +252,14 @@ class Session:
     def _restart(self, worker: Worker) -> Worker:
         worker.stop()
         self._worker = None
+        self.runs = 0
         return self._ready_worker()
 
     def _ready_worker(self) -> Worker:
         worker = self._worker or self._new_worker()
         self._worker = worker
         try:
-            ready = self._await(worker, "ready", STARTUP_TIMEOUT)
+            ready = self._await_ready(worker)
             worker.send(command="plan")
         except WorkerGone as error:
             raise Ungradeable(f"the grading process did not start ({error})") from None
@@ -270,21 +271,18 @@ class Session:
             )
         return worker
 
-    def _await(self, worker: Worker, name: str, timeout: float) -> dict[str, Any]:
-        """The next control packet named `name`, skipping a late `exited`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            message = worker.receive(deadline)
-            if message is None:
-                raise WorkerGone(f"no '{name}' within {timeout:g} s")
-            if message.get("event") == name:
-                return message
-            if message.get("event") != "exited":
-                raise WorkerGone(f"it sent '{message.get('event')}' instead of '{name}'")
+    def _await_ready(self, worker: Worker) -> dict[str, Any]:
+        message = worker.receive(time.monotonic() + STARTUP_TIMEOUT)
+        if message is None:
+            raise WorkerGone(f"no answer within {STARTUP_TIMEOUT:g} s")
+        if message.get("event") != "ready":
+            raise WorkerGone(f"it sent '{message.get('event')}' instead of 'ready'")
+        return message
 
     def _run_one(self, worker: Worker, exercise_id: str) -> Outcome:
         """Run one exercise in a fresh child, by a deadline set here and now."""
         read_end, write_end = os.pipe()
+        self.runs += 1
         try:
             worker.send(fd=write_end, command="run", exercise=exercise_id)
             os.close(write_end)
@@ -325,10 +323,11 @@ class Run:
                         return found
                 if self.worker.control in ready:
                     message = self.worker.receive(time.monotonic() + 1)
-                    if message is not None and message.get("event") == "exited":
+                    event = None if message is None else message.get("event")
+                    if event not in ("exited", "clean"):
+                        raise WorkerGone(f"it sent '{event}' during a run")
+                    if event == "exited" and message.get("run") == self.session.runs:
                         return self._exited(message.get("status"))
-                    if message is not None:
-                        raise WorkerGone(f"it sent '{message.get('event')}' during a run")
             except wire.WireError as error:
                 return Outcome("crashed", detail=f"it sent malformed data ({error})")
 

@@ -27,6 +27,7 @@ import socket
 import sys
 import traceback
 from collections.abc import Callable, Mapping
+from types import CodeType
 from typing import Any
 
 import numpy as np
@@ -246,11 +247,22 @@ class _Capture:
         return "".join(self.parts) + tail
 
 
-def _import_submission(path: str) -> Any:
+def _compile_submission(path: str) -> CodeType | Exception:
+    """The submission's code, compiled once for every child (or why it cannot be)."""
+    try:
+        with open(path, "rb") as handle:
+            return compile(handle.read(), path, "exec")
+    except Exception as error:  # reported by each child as a failure of its import
+        return error
+
+
+def _import_submission(path: str, code: CodeType | Exception) -> Any:
+    if isinstance(code, Exception):
+        raise code
     spec = importlib.util.spec_from_file_location("submission", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["submission"] = module
-    spec.loader.exec_module(module)
+    exec(code, module.__dict__)
     return module
 
 
@@ -290,10 +302,12 @@ def _send(fd: int, data: bytes) -> None:
 class Supervisor:
     """Drill's trusted process inside the sandbox: forks one child per exercise, cleans up.
 
-    Commands arrive on the control socket: `plan` (load plan.json and plan.npz, once,
-    before any submission code runs), `run` (with a pipe for the child's frames) and `end`
-    (kill every other process in the sandbox, then answer `clean`). When the child exits,
-    the parent hears `exited` with its status, so a crash is known at once.
+    Commands arrive on the control socket: `plan` (load plan.json and plan.npz and compile
+    the submission, once, before any submission code runs), `run` (with a pipe for the
+    child's frames) and `end` (kill every other process in the sandbox, then answer
+    `clean`), handled in order, so the parent may send the next `run` at once. When the
+    child exits, the parent hears `exited` with its status, so a crash is known at once;
+    both answers carry the run's number.
     """
 
     def __init__(self, control: socket.socket, argv: Mapping[str, str]) -> None:
@@ -321,6 +335,7 @@ class Supervisor:
             processes=processes,
         )
         self.plan: list[dict[str, Any]] = []
+        self.code: CodeType | Exception = RuntimeError("no plan yet")
         self.arrays: dict[str, np.ndarray] = {}
         self.child = 0
         self.child_fd = -1  # a pidfd: readable once the child has exited
@@ -358,6 +373,7 @@ class Supervisor:
             self.plan = json.load(handle)["exercises"]
         with np.load(os.path.join(self.plan_dir, "plan.npz"), allow_pickle=False) as stored:
             self.arrays = {key: stored[key] for key in stored.files}
+        self.code = _compile_submission(self.solution)
 
     def _start(self, exercise_id: Any, fd: int) -> None:
         exercise = next((e for e in self.plan if e["id"] == exercise_id), None)
@@ -378,7 +394,7 @@ class Supervisor:
         os.close(self.child_fd)
         self.child_fd = -1
         _, status = os.waitpid(self.child, 0)
-        self.send(event="exited", status=os.waitstatus_to_exitcode(status))
+        self.send(event="exited", run=self.runs, status=os.waitstatus_to_exitcode(status))
 
     def _end(self) -> None:
         if self.child_fd >= 0:
@@ -386,7 +402,7 @@ class Supervisor:
             self.child_fd = -1
         sandbox.kill_descendants()
         shutil.rmtree(os.path.join(self.scratch, f"run-{self.runs}"), ignore_errors=True)
-        self.send(event="clean")
+        self.send(event="clean", run=self.runs)
 
     def _child(self, exercise: dict | None, fd: int, workdir: str, supervisor: int) -> None:
         """Confine this process, import the submission, run one exercise, send the results."""
@@ -409,7 +425,7 @@ class Supervisor:
         capture = _Capture()
         sys.stdout = sys.stderr = capture
         try:
-            module = _import_submission(self.solution)
+            module = _import_submission(self.solution, self.code)
         except SyntaxError as exc:
             failure = {"kind": "syntax", "line": exc.lineno, "text": str(exc.msg)}
             _send(fd, wire.frame({"event": "import-failed", **failure, "output": ""}))
@@ -426,8 +442,9 @@ class Supervisor:
         if exercise is None:
             return
         meta, out_arrays, output = _run_exercise(module, exercise, self.arrays, self.solution)
-        payload = wire.pack_arrays(out_arrays) if out_arrays else b""
-        _send(fd, wire.frame({"event": "done", "result": meta, "output": output}, payload))
+        index, payload = wire.pack_arrays(out_arrays)
+        header = {"event": "done", "result": meta, "output": output, "arrays": index}
+        _send(fd, wire.frame(header, payload))
 
 
 def _limit_resources(memory_bytes: int) -> None:
