@@ -533,11 +533,24 @@ def grade(
     solution: Annotated[Path, typer.Argument(help="Your solution file, e.g. one from drill init.")],
     only: ExerciseOption = None,
     timeout: Annotated[
-        float, typer.Option(help="Seconds each exercise may run before it is stopped.", min=0.1)
-    ] = DEFAULT_TIMEOUT,
+        str,
+        typer.Option(
+            help="Seconds each exercise may run before it is stopped (0.1 to 3600).",
+            metavar="SECONDS",
+        ),
+    ] = f"{DEFAULT_TIMEOUT:g}",
     memory: Annotated[
-        int, typer.Option(help="Memory cap for your code's process, in MiB.", min=256)
-    ] = DEFAULT_MEMORY_MB,
+        str,
+        typer.Option(
+            help="Memory cap for your code's process, in MiB (256 to 1048576).", metavar="MIB"
+        ),
+    ] = str(DEFAULT_MEMORY_MB),
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Refuse to grade unless every sandbox protection is available."
+        ),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with every result, nothing else.")
     ] = False,
@@ -545,13 +558,16 @@ def grade(
 ) -> None:
     """Grade your backward() implementations against the reference and gradient checks.
 
-    Your file runs in a separate process with a time limit per exercise and a memory cap.
-    Exit code: 0 when nothing you attempted failed (stubs count as missing, not failed),
-    1 when an exercise failed, raised or timed out, 2 when the file cannot be graded.
+    Your file runs in a sandboxed process with a time limit per exercise and a memory cap;
+    it can read files but write only a scratch folder, and has no network. Exit code: 0 when
+    nothing you attempted failed (stubs count as missing, not failed), 1 when an exercise
+    failed, raised or timed out, 2 when the file cannot be graded, 130 on Ctrl-C (after the
+    results so far).
     """
     import json
 
     from drill.grader.runner import Ungradeable, open_session
+    from drill.limits import LimitError, parse_memory, parse_timeout
 
     def unusable(message: str) -> NoReturn:
         if json_output:
@@ -561,7 +577,11 @@ def grade(
         fail(message)
 
     try:
-        session = open_session(solution, timeout, memory)  # the worker starts right away
+        limits = parse_timeout(timeout), parse_memory(memory)
+    except LimitError as error:
+        unusable(str(error))
+    try:
+        session = open_session(solution, *limits, strict=strict)  # the worker starts now
     except Ungradeable as error:
         unusable(f"cannot grade {solution}: {error}")
     with session:
@@ -577,6 +597,11 @@ def grade(
             unusable(f"cannot grade {solution}: {error}")
         except SpecError as error:
             unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
+    from drill.grader.sandbox import Protections
+
+    missing = Protections(**report.sandbox).missing() if report.sandbox else []
+    if missing:
+        typer.echo(f"drill: graded without {', '.join(missing)} (see --strict)", err=True)
     if json_output:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -586,6 +611,10 @@ def grade(
 
         render(report, Console(highlight=False))
     record_grades(bank, report)
+    if report.interrupted:
+        if not json_output:
+            typer.echo("Interrupted: the exercises above are all that was graded.", err=True)
+        raise typer.Exit(130)
     raise typer.Exit(report.exit_code)
 
 
@@ -629,6 +658,8 @@ def check(
     from drill.formula.validate import validate_formulas
     from drill.grader.grade import validate_exercises
 
+    if bank_dir is not None:
+        bank_dir = _bank_folder(bank_dir)
     try:
         bank = load_bank(bank_dir)
         problems = [str(issue) for issue in validate_exercises(bank)] + validate_formulas(bank)
@@ -643,6 +674,20 @@ def check(
         f"{bank.root}: {len(bank.questions)} questions and "
         f"{len(bank.exercises)} exercises, no problems."
     )
+
+
+def _bank_folder(path: Path) -> Path:
+    """`path` made absolute (its parent holds the references); exit 2 if it is not a bank.
+
+    A bank folder holds topic folders; its references are in ../solutions. Pointing at the
+    project above it, or at one topic inside it, gets the path to use instead.
+    """
+    folder = path.resolve()
+    if (folder / "questions").is_dir():
+        fail(f"{path} holds a bank in its questions folder: run 'drill check {path / 'questions'}'")
+    if (folder / "exercises").is_dir() or any(folder.glob("*.yaml")):
+        fail(f"{path} is one topic of a bank: run 'drill check {folder.parent}'")
+    return folder
 
 
 # -- Progress: the store, statistics ---------------------------------------------------------
