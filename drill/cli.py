@@ -190,7 +190,7 @@ def list_questions(
         ]
         typer.echo(json.dumps(fields, indent=2))
         return
-    from drill.quiz.view import make_console, questions_listing
+    from drill.quiz.render import make_console, questions_listing
 
     console = make_console()
     if questions:
@@ -204,7 +204,7 @@ def show(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None:
     """Show a question's prompt and details (never its answer; see 'drill reveal')."""
     from rich.text import Text
 
-    from drill.quiz.view import make_console, question_card
+    from drill.quiz.render import make_console, question_card
 
     question = _question(load(bank_dir), question_id)
     console = make_console()
@@ -235,7 +235,7 @@ def hint(
     bank_dir: BankOption = None,
 ) -> None:
     """Show a hint for a question: the first one, hint N with --number N, or all with --all."""
-    from drill.quiz.view import hint_card, make_console
+    from drill.quiz.render import hint_card, make_console
 
     if show_all and number is not None:
         fail("use either --number or --all, not both")
@@ -252,13 +252,11 @@ def hint(
 @app.command()
 def reveal(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None:
     """Reveal a question's model answer, with the correct option(s) or value and key points."""
-    from rich.text import Text
-
-    from drill.quiz.view import answer_card, make_console
+    from drill.quiz.render import answer_card, make_console, title_line
 
     question = _question(load(bank_dir), question_id)
     console = make_console()
-    console.print(Text(question.title, style="bold"))
+    console.print(title_line(question))
     console.print(answer_card(question))
 
 
@@ -303,8 +301,9 @@ def quiz(
     """
     import time
 
+    from drill.quiz.render import make_console
     from drill.quiz.session import QuizSession, pick
-    from drill.quiz.view import TerminalQuiz, make_console
+    from drill.quiz.terminal import TerminalQuiz
 
     questions = pick(
         load(bank_dir).questions.values(),

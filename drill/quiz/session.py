@@ -1,7 +1,7 @@
 """The quiz loop, free of any terminal: pick questions, ask, judge, record.
 
 The clock and the user are passed in, so the loop runs the same against a real terminal
-(drill.quiz.view) and against a scripted fake in the tests.
+(drill.quiz.terminal) and against a scripted fake in the tests.
 """
 
 from __future__ import annotations
