@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
 from rich.rule import Rule
@@ -30,6 +30,7 @@ from drill.quiz.session import (
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.key_binding import KeyPressEvent
+    from prompt_toolkit.output import Output
 
     from drill.bank import Question
 
@@ -59,7 +60,8 @@ def answer_guide(question: Question) -> str:
 
 
 class TerminalQuiz:
-    """The QuizUser of a real session, drawing with Rich and reading `sys.stdin`."""
+    """The QuizUser of a real session, drawing with Rich on `console` (prompts included) and
+    reading `sys.stdin`."""
 
     def __init__(self, console: Console, clock: Callable[[], float]) -> None:
         self.console = console
@@ -105,23 +107,27 @@ class TerminalQuiz:
     def read_answer(self, question: Question, started_at: float) -> str | None:
         budget = question.time * 60
         if not self.interactive:
-            elapsed = self.clock() - started_at
-            return self._read_line(f"[{clock_text(elapsed)} / {clock_text(budget)}] › ")
+            clocks = "".join(text for _, text in self.clocks(self.clock() - started_at, budget))
+            return self._read_line(f"[{clocks.strip()}] › ")
         if self._answers is None:
-            self._answers = answer_session()
+            self._answers = answer_session(self.console.file)
         try:
             return self._answers.prompt(
                 ANSWER_PROMPT,
-                bottom_toolbar=lambda: clock_toolbar(self.clock() - started_at, budget),
+                bottom_toolbar=lambda: self.clocks(self.clock() - started_at, budget),
             )
         except EOFError:
             return None
+
+    def clocks(self, elapsed: float, budget: int) -> list[tuple[str, str]]:
+        """The clock line, as prompt_toolkit fragments: the question's time and budget."""
+        return clock_fragments(elapsed, budget)
 
     def read_rating(self) -> str | None:
         if not self.interactive:
             return self._read_line(RATING_PROMPT)
         if self._ratings is None:
-            self._ratings = rating_session()
+            self._ratings = rating_session(self.console.file)
         try:
             key = self._ratings.prompt(RATING_PROMPT)
         except EOFError:
@@ -140,16 +146,23 @@ class TerminalQuiz:
         return line.rstrip("\r\n") if line else None
 
 
-def clock_toolbar(elapsed: float, budget: float) -> list[tuple[str, str]]:
-    """The bottom toolbar: "m:ss / m:ss" of the question, marked once over its budget."""
+def clock_fragments(elapsed: float, budget: float) -> list[tuple[str, str]]:
+    """The time used against the budget (m:ss / m:ss) as prompt_toolkit fragments, marked in
+    words once over the budget."""
     clock = f" {clock_text(elapsed)} / {clock_text(budget)} "
     if elapsed > budget:
-        return [("class:late", clock), ("", " over the budget")]
+        return [("class:late", clock), ("", "over the budget ")]
     return [("", clock)]
 
 
-def answer_session() -> PromptSession[str]:
-    """A prompt whose Enter submits and Esc Enter (Alt-Enter) starts a new line.
+def _output(stream: IO[str]) -> Output:
+    from prompt_toolkit.output import create_output
+
+    return create_output(stdout=stream)
+
+
+def answer_session(stream: IO[str]) -> PromptSession[str]:
+    """A prompt on `stream` whose Enter submits and Esc Enter (Alt-Enter) starts a new line.
 
     Up and Down move between the lines of a multi-line answer and, from its first or last
     line, through the answers given earlier in the session. Ctrl-C raises KeyboardInterrupt;
@@ -171,6 +184,7 @@ def answer_session() -> PromptSession[str]:
         event.current_buffer.insert_text("\n")
 
     return PromptSession(
+        output=_output(stream),
         history=InMemoryHistory(),
         multiline=True,
         key_bindings=bindings,
@@ -180,7 +194,7 @@ def answer_session() -> PromptSession[str]:
     )
 
 
-def rating_session() -> PromptSession[str]:
+def rating_session(stream: IO[str]) -> PromptSession[str]:
     """A prompt that returns at once when a rating key or q is pressed; Enter submits too."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.key_binding import KeyBindings
@@ -192,4 +206,4 @@ def rating_session() -> PromptSession[str]:
         def _choose(event: KeyPressEvent, key: str = key) -> None:
             event.app.exit(result=key)
 
-    return PromptSession(key_bindings=bindings)
+    return PromptSession(output=_output(stream), key_bindings=bindings)
