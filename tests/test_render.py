@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,36 @@ def test_reveal_marks_every_option_of_a_choice_question() -> None:
     out = drill("reveal", "escape", bank=HOSTILE_BANK).stdout
     assert r"✗ A. Wipe \x1b[2J the screen" in out
     assert "✓ B. A plain option" in out
+
+
+LIGHT_IMPORTS = """
+import sys
+from drill.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as leaving:
+    assert leaving.code in (0, None), leaving.code
+print("prompt_toolkit imported:", "prompt_toolkit" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "piped"),
+    [
+        (["--help"], ""),
+        (["list", "--bank", str(HOSTILE_BANK)], ""),
+        (["reveal", "esc", "--bank", str(HOSTILE_BANK)], ""),
+        # A quiz without a terminal reads plain lines.
+        (["quiz", "--seed", "1", "--bank", str(HOSTILE_BANK)], "b\n3\n"),
+    ],
+)
+def test_only_a_quiz_at_a_terminal_imports_prompt_toolkit(args: list[str], piped: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LIGHT_IMPORTS, *args],
+        input=piped,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "prompt_toolkit imported: False"

@@ -31,11 +31,15 @@ class TerminalInterviewer(TerminalQuiz):
     question's own."""
 
     def __init__(
-        self, console: Console, clock: Callable[[], float], started_at: float, minutes: int
+        self,
+        console: Console,
+        clock: Callable[[], float],
+        minutes: int,
+        interview_elapsed: Callable[[], float],
     ) -> None:
         super().__init__(console, clock)
-        self.started_at = started_at
         self.total_seconds = minutes * 60
+        self.interview_elapsed = interview_elapsed
 
     def show_question(self, question: Question, position: int, total: int) -> None:
         self.console.print()
@@ -64,10 +68,9 @@ class TerminalInterviewer(TerminalQuiz):
         render(graded.report, self.console)
 
     def clocks(self, elapsed: float, budget: int) -> list[tuple[str, str]]:
-        overall = self.clock() - self.started_at
         return [
             ("", " interview"),
-            *clock_fragments(overall, self.total_seconds),
+            *clock_fragments(self.interview_elapsed(), self.total_seconds),
             ("", "· question"),
             *clock_fragments(elapsed, budget),
         ]
