@@ -144,6 +144,8 @@ def test_answer_hint_reveal_rate_and_quit() -> None:
 
     quiz.see("Question 2 of 2")
     quiz.see("0:00 / 2:00")
+    quiz.type("x\r")  # refused as no option; the line is kept in the history
+    quiz.see("no option X")
     # "x" alone would be refused as no option; Backspace must have removed it.
     quiz.type("xb" + BACKSPACE + BACKSPACE + "d\r")
     quiz.see("✗ Wrong.")
@@ -153,11 +155,27 @@ def test_answer_hint_reveal_rate_and_quit() -> None:
 
     status, screen = quiz.finish()
     assert status == 0
-    assert "no option" not in screen
     assert "Session summary" in screen
     assert re.search(r"softmax-facts\s+│ 0:0\d / 4:00\s+│ right\s+│ good\s+│ 1", screen)
     assert re.search(r"relu-gradient-choice\s+│ 0:0\d / 2:00\s+│ wrong\s+│ none\s+│ 0", screen)
     assert "2 question(s): 1 right, 1 wrong, 0 skipped" in screen
+
+
+def test_an_enter_after_a_one_key_rating_does_not_answer_the_next_question() -> None:
+    quiz = Quiz("--kind", "choice")
+    quiz.see("0:00 / 4:00")
+    quiz.type("a,c\r")
+    quiz.see("Rate:")
+    quiz.type("3\r")  # the rating takes "3" at once; the Enter is left over
+    quiz.see("→ good")
+    quiz.see("0:00 / 2:00")
+    # Had the Enter submitted an empty answer, "b" would be read as a rating, not judged.
+    quiz.type("b\r")
+    quiz.see("✓ Right.")
+    quiz.see("Rate:")
+    quiz.type("q")
+    status, _ = quiz.finish()
+    assert status == 0
 
 
 def test_the_clock_ticks_while_nobody_types() -> None:

@@ -70,10 +70,12 @@ class TerminalQuiz:
         self.interactive = self.stdin_is_terminal and console.is_terminal
         self._answers: PromptSession[str] | None = None
         self._ratings: PromptSession[str] | None = None
+        self._new_question = False
 
     # -- output ------------------------------------------------------------------------------
 
     def show_question(self, question: Question, position: int, total: int) -> None:
+        self._new_question = True
         self.console.print()
         self.console.print(Rule(f"Question {position} of {total}"))
         self.console.print(question_card(question))
@@ -111,6 +113,11 @@ class TerminalQuiz:
             return self._read_line(f"[{clocks.strip()}] › ")
         if self._answers is None:
             self._answers = answer_session(self.console.file)
+        if self._new_question:
+            # Keys typed before the question appeared (the Enter after a one-key rating) were
+            # meant for the previous screen; they must not submit an empty answer here.
+            self._new_question = False
+            drop_typeahead(self._answers)
         try:
             return self._answers.prompt(
                 ANSWER_PROMPT,
@@ -144,6 +151,16 @@ class TerminalQuiz:
             # Nothing echoed the input (a pipe) or the line never ended (EOF): end it ourselves.
             self.console.print()
         return line.rstrip("\r\n") if line else None
+
+
+def drop_typeahead(session: PromptSession[str]) -> None:
+    """Forget keys typed but not read yet, by the terminal and by prompt_toolkit."""
+    import termios
+
+    from prompt_toolkit.input.typeahead import clear_typeahead
+
+    termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+    clear_typeahead(session.input)
 
 
 def clock_fragments(elapsed: float, budget: float) -> list[tuple[str, str]]:
