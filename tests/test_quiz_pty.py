@@ -1,133 +1,32 @@
-"""The interactive quiz through a real pseudo-terminal: line editing, clock, keys, Ctrl-C.
-
-prompt_toolkit redraws only the characters that change, so the child's output is fed to a
-terminal emulator (pyte) and the tests read its screen, as a user would. The emulator also
-answers the cursor-position requests a real terminal answers.
-"""
+"""The interactive quiz through a real pseudo-terminal: line editing, clock, keys, Ctrl-C."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from pty_screen import BACKSPACE, DELETE, END, ESC_ENTER, HOME, RIGHT, UP, DrillTerminal
 
-pexpect = pytest.importorskip("pexpect")
-pyte = pytest.importorskip("pyte")
 if sys.platform == "win32":
     pytest.skip("pseudo-terminals need a POSIX system", allow_module_level=True)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_BANK = FIXTURES / "bank"
-ROWS, COLUMNS = 40, 100
-BACKSPACE = "\x7f"
-LEFT, RIGHT, UP = "\x1b[D", "\x1b[C", "\x1b[A"
-HOME, END, DELETE = "\x1b[H", "\x1b[F", "\x1b[3~"
-ESC_ENTER = "\x1b\r"
-
-# Runs drill in a child process, then reports whether the terminal is back in line mode.
-TERMINAL_AFTERWARDS = """
-import signal, subprocess, sys, termios
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-code = subprocess.call(
-    [sys.executable, *sys.argv[1:]],
-    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-)
-lflag = termios.tcgetattr(0)[3]
-echo, lines = bool(lflag & termios.ECHO), bool(lflag & termios.ICANON)
-print(f"drill exited {code}; echo {echo}; lines {lines}")
-"""
 
 
-class Quiz:
-    """`drill quiz --bank BANK --seed 1 ARGS` on a 40×100 terminal emulated by pyte.
-
-    With `report_terminal`, a wrapper process prints the terminal modes once drill is done.
-    """
-
-    def __init__(
-        self, *args: str, bank: Path = FIXTURE_BANK, report_terminal: bool = False
-    ) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR")}
-        env.update(NO_COLOR="1", TERM="xterm")
-        command = ["-m", "drill", "quiz", "--bank", str(bank), "--seed", "1", *args]
-        if report_terminal:
-            command = ["-c", TERMINAL_AFTERWARDS, *command]
-        self.child = pexpect.spawn(
-            sys.executable,
-            command,
-            env=env,
-            dimensions=(ROWS, COLUMNS),
-            encoding="utf-8",
-            # A background job inherits SIGINT ignored; a user's Ctrl-C reaches a default one.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-        child = self.child
-
-        class Screen(pyte.HistoryScreen):
-            def write_process_input(self, data: str) -> None:
-                child.send(data)  # the terminal's answer to a cursor-position request
-
-        self.screen = Screen(COLUMNS, ROWS, history=2000)
-        self.stream = pyte.Stream(self.screen)
-        self.raw = ""  # every byte drill wrote, escape sequences included
-        self.ended = False
-        self._seen: dict[str, int] = {}
-
-    def _pump(self, wait: float) -> None:
-        try:
-            data = self.child.read_nonblocking(65536, timeout=wait)
-        except pexpect.TIMEOUT:
-            return
-        except pexpect.EOF:
-            self.ended = True
-            return
-        self.raw += data
-        self.stream.feed(data)
-
-    def lines(self) -> list[str]:
-        """Every line shown so far: those scrolled off the top, then the screen."""
-        scrolled = [
-            "".join(line[column].data for column in range(COLUMNS))
-            for line in self.screen.history.top
-        ]
-        return [line.rstrip() for line in scrolled + self.screen.display]
-
-    def text(self) -> str:
-        return "\n".join(self.lines())
-
-    def see(self, wanted: str, timeout: float = 10) -> None:
-        """Wait until `wanted` appears once more than at the last `see` of the same text."""
-        before = self._seen.get(wanted, 0)
-        deadline = time.monotonic() + timeout
-        while True:
-            count = self.text().count(wanted)
-            if count > before:
-                self._seen[wanted] = count
-                return
-            if self.ended or time.monotonic() > deadline:
-                raise AssertionError(f"{wanted!r} never appeared; the screen:\n{self.text()}")
-            self._pump(0.05)
-
-    def type(self, text: str) -> None:
-        self.child.send(text)
-
-    def finish(self, timeout: float = 20) -> tuple[int | None, str]:
-        """Wait for the end; the exit status and everything shown."""
-        deadline = time.monotonic() + timeout
-        while not self.ended and time.monotonic() < deadline:
-            self._pump(0.1)
-        assert self.ended, f"drill did not end; the screen:\n{self.text()}"
-        self.child.close()
-        return self.child.exitstatus, self.text()
+def start_quiz(
+    *args: str, bank: Path = FIXTURE_BANK, report_terminal: bool = False
+) -> DrillTerminal:
+    """`drill quiz --bank BANK --seed 1 ARGS` at a terminal."""
+    return DrillTerminal(
+        "quiz", "--bank", str(bank), "--seed", "1", *args, report_terminal=report_terminal
+    )
 
 
 def test_answer_hint_reveal_rate_and_quit() -> None:
-    quiz = Quiz("--kind", "choice")
+    quiz = start_quiz("--kind", "choice")
     quiz.see("Question 1 of 2")
     quiz.see("Facts about softmax with cross-entropy")
     quiz.see("Enter submits · Esc Enter new line")
@@ -162,7 +61,7 @@ def test_answer_hint_reveal_rate_and_quit() -> None:
 
 
 def test_an_enter_after_a_one_key_rating_does_not_answer_the_next_question() -> None:
-    quiz = Quiz("--kind", "choice")
+    quiz = start_quiz("--kind", "choice")
     quiz.see("0:00 / 4:00")
     quiz.type("a,c\r")
     quiz.see("Rate:")
@@ -179,7 +78,7 @@ def test_an_enter_after_a_one_key_rating_does_not_answer_the_next_question() -> 
 
 
 def test_the_clock_ticks_while_nobody_types() -> None:
-    quiz = Quiz("--kind", "choice")
+    quiz = start_quiz("--kind", "choice")
     quiz.see("0:00 / 4:00")
     quiz.see("0:01 / 4:00")
     quiz.see("0:02 / 4:00")
@@ -189,7 +88,7 @@ def test_the_clock_ticks_while_nobody_types() -> None:
 
 
 def test_arrows_home_end_delete_and_backspace_edit_the_middle_of_the_line() -> None:
-    quiz = Quiz("--kind", "choice")
+    quiz = start_quiz("--kind", "choice")
     quiz.see("0:00 / 4:00")
     # softmax-facts wants A and C. Type "bz,c", then: Home, Delete the b, step over the z and
     # Backspace it, Home, type "a", End, type a space: the line is "a,c ".
@@ -207,7 +106,7 @@ def test_arrows_home_end_delete_and_backspace_edit_the_middle_of_the_line() -> N
 
 
 def test_up_recalls_an_earlier_answer_to_edit() -> None:
-    quiz = Quiz("--kind", "numeric")
+    quiz = start_quiz("--kind", "numeric")
     quiz.see("The largest slope of the sigmoid")
     quiz.see("0:00 / 2:00")
     quiz.type("1/4 + p\r")
@@ -227,7 +126,7 @@ def test_up_recalls_an_earlier_answer_to_edit() -> None:
 
 
 def test_esc_enter_starts_a_new_line_of_the_same_answer() -> None:
-    quiz = Quiz("--kind", "choice")
+    quiz = start_quiz("--kind", "choice")
     quiz.see("0:00 / 4:00")
     # "a," alone would be wrong (A only); the answer is right only if "c" joins it.
     quiz.type("a," + ESC_ENTER + "c")
@@ -243,7 +142,7 @@ def test_esc_enter_starts_a_new_line_of_the_same_answer() -> None:
 
 
 def test_bad_number_is_refused_then_arithmetic_counts() -> None:
-    quiz = Quiz("--kind", "numeric")
+    quiz = start_quiz("--kind", "numeric")
     quiz.see("0:00 / 2:00")
     quiz.type("a quarter\r")
     quiz.see("is not a number")
@@ -259,7 +158,7 @@ def test_bad_number_is_refused_then_arithmetic_counts() -> None:
 
 
 def test_ctrl_c_prints_the_summary_and_exits_130() -> None:
-    quiz = Quiz("--kind", "choice")
+    quiz = start_quiz("--kind", "choice")
     quiz.see("0:00 / 4:00")
     quiz.type("s\r")
     quiz.see("Question 2 of 2")
@@ -275,7 +174,7 @@ def test_ctrl_c_prints_the_summary_and_exits_130() -> None:
 
 
 def test_ctrl_d_on_an_empty_line_ends_the_session() -> None:
-    quiz = Quiz("--topic", "losses")
+    quiz = start_quiz("--topic", "losses")
     quiz.see("0:00 / 5:00")
     quiz.child.sendeof()
     status, screen = quiz.finish()
@@ -285,7 +184,7 @@ def test_ctrl_d_on_an_empty_line_ends_the_session() -> None:
 
 @pytest.mark.parametrize("leave", ["ctrl-c", "quit"])
 def test_the_terminal_is_restored(leave: str) -> None:
-    quiz = Quiz("--kind", "choice", report_terminal=True)
+    quiz = start_quiz("--kind", "choice", report_terminal=True)
     quiz.see("0:00 / 4:00")
     if leave == "ctrl-c":
         quiz.type("typing")
@@ -301,7 +200,7 @@ def test_the_terminal_is_restored(leave: str) -> None:
 
 
 def test_escape_sequences_in_the_bank_reach_the_screen_as_text() -> None:
-    quiz = Quiz(bank=FIXTURES / "hostile_bank")
+    quiz = start_quiz(bank=FIXTURES / "hostile_bank")
     quiz.see(r"Title \x1b]0;pwned-title\x07 here")
     quiz.see(r"Clipboard \x1b]52;c;cGF5bG9hZA==\x07 then [bold red]not markup[/] here")
     quiz.see(r"A. Wipe \x1b[2J the screen")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
@@ -99,6 +100,13 @@ class TerminalQuiz:
         self.console.print(Rule("Answer"))
         self.console.print(answer_card(question))
         self.console.print()
+
+    def show_next_review(self, due: datetime) -> None:
+        from drill.progress import clock
+
+        self.console.print(
+            Text(f"Next review {clock.describe_due(due, clock.now())}.", style="dim")
+        )
 
     def show_summary(self, records: Sequence[QuestionRecord]) -> None:
         self.console.print()
