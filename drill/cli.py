@@ -556,6 +556,102 @@ def check(
     )
 
 
+# -- The mock interview ----------------------------------------------------------------------
+
+
+@app.command()
+def interview(
+    questions: Annotated[
+        int,
+        typer.Option(
+            "--questions",
+            min=1,
+            max=50,
+            help="How many questions: the first three are a concept, a derivation and a code "
+            "question, then numeric and choice questions join the turn.",
+        ),
+    ] = 3,
+    difficulty: DifficultyOption = None,
+    minutes: Annotated[
+        int, typer.Option("--minutes", min=1, max=600, help="Time for the whole interview.")
+    ] = 45,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            file_okay=False,
+            help="Folder for code answers (default: a new folder interview-<date> here). "
+            "A file already there is kept, never overwritten.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Choose the questions with this seed, reproducibly.", show_default=False
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the scorecard as one JSON object on standard output; the interview "
+            "itself is drawn on standard error.",
+        ),
+    ] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Run a mock interview: a timed mixed set of questions, like a real backprop round.
+
+    A clock for the whole interview runs beside each question's own budget. Hints come only
+    on request (? alone on the line), and each one is noted. A code question is answered in a
+    file: its starter is written into --dir, and typing done grades it (again after a fix,
+    or s to move on with the grade). s moves to the next question, q or Ctrl-C ends the
+    interview early. No new question starts once the time is up.
+
+    It ends with a scorecard: per question the time against its budget, the verdict
+    (auto-scored, graded or self-rated), the hints used and the points (one per question);
+    then the total. The scorecard is kept in your progress (see drill stats).
+    """
+    import json
+    import time
+
+    from rich.console import Console
+
+    from drill.interview.loop import Interview, pick_interview
+    from drill.interview.terminal import TerminalInterviewer, scorecard_view
+    from drill.interview.workspace import FileWorkspace, new_directory
+    from drill.progress import clock
+
+    bank = load(bank_dir)
+    chosen = pick_interview(
+        bank.questions.values(),
+        questions,
+        difficulty=None if difficulty is None else difficulty.value,
+        seed=seed,
+    )
+    if not chosen:
+        fail("no questions of this difficulty; 'drill list' shows what the bank holds")
+    folder = directory or new_directory(Path.cwd(), clock.now().astimezone().date())
+    workspace = FileWorkspace(folder, bank, DEFAULT_TIMEOUT, DEFAULT_MEMORY_MB)
+    console = Console(stderr=as_json, highlight=False)
+    view = TerminalInterviewer(
+        console, time.monotonic, minutes, interview_elapsed=lambda: session.elapsed()
+    )
+    session = Interview(chosen, minutes, view, workspace, time.monotonic, clock.now)
+    with progress_store() as store:
+        try:
+            scorecard = session.run(store)
+        finally:
+            # Shown even when the store refuses it: the candidate keeps what they did.
+            console.print()
+            console.print(scorecard_view(session.scorecard, console.width))
+    if as_json:
+        typer.echo(json.dumps(scorecard.to_json(), ensure_ascii=False))
+    if scorecard.ended == "interrupted":
+        raise typer.Exit(130)
+
+
 # -- Progress: the store, statistics ---------------------------------------------------------
 
 

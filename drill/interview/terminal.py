@@ -44,7 +44,7 @@ class TerminalInterviewer(TerminalQuiz):
     def show_question(self, question: Question, position: int, total: int) -> None:
         self.console.print()
         self.console.print(Rule(f"Question {position} of {total}"))
-        self.console.print(question_card(question))
+        self.console.print(question_card(question, practice=False))
         self.console.print()
         if question.kind != "code":
             self.console.print(Text(answer_guide(question), style="dim"))
@@ -76,6 +76,10 @@ class TerminalInterviewer(TerminalQuiz):
         ]
 
 
+# The six columns with their longest usual contents; narrower, one block per question.
+_SCORECARD_TABLE_MIN_WIDTH = 96
+
+
 def scorecard_view(scorecard: Scorecard, width: int) -> RenderableType:
     """Per question: time against budget, verdict, result, hints and points; then the total."""
     rows = [
@@ -99,7 +103,7 @@ def scorecard_view(scorecard: Scorecard, width: int) -> RenderableType:
     if not rows:
         return Group(Text("No question was answered."), total)
     headers = ("question", "time / budget", "verdict", "result", "hints", "points")
-    if width < 80:
+    if width < _SCORECARD_TABLE_MIN_WIDTH:
         blocks = Text().append("Interview scorecard\n", style="bold")
         for score, row in zip(scorecard.questions, rows, strict=True):
             blocks.append(f"{score.id}\n  ").append_text(row[1])
@@ -108,8 +112,10 @@ def scorecard_view(scorecard: Scorecard, width: int) -> RenderableType:
         blocks.rstrip()
         return Group(blocks, total)
     table = Table(title="Interview scorecard", header_style="bold")
-    for header in headers:
-        table.add_column(header, overflow="fold" if header == "question" else "ellipsis")
+    longest_id = max(len(score.id) for score in scorecard.questions)
+    table.add_column(headers[0], overflow="fold", min_width=min(longest_id, 32))
+    for header in headers[1:]:
+        table.add_column(header, no_wrap=True)
     for row in rows:
         table.add_row(*row)
     return Group(table, total)

@@ -67,8 +67,9 @@ def practice_commands(question: Question) -> Text | None:
     return lines
 
 
-def question_card(question: Question) -> RenderableType:
-    """Title, metadata, prompt and options: everything except the answer."""
+def question_card(question: Question, practice: bool = True) -> RenderableType:
+    """Title, metadata, prompt and options: everything except the answer; with `practice`,
+    the commands that practise a code question's exercises."""
     parts: list[RenderableType] = [
         title_line(question),
         metadata(question),
@@ -82,9 +83,9 @@ def question_card(question: Question) -> RenderableType:
             options.append(f"\n{letter}. ", style="bold")
             options.append(visible(option))
         parts.append(options)
-    practice = practice_commands(question)
-    if practice is not None:
-        parts += [Text(), practice]
+    commands = practice_commands(question) if practice else None
+    if commands is not None:
+        parts += [Text(), commands]
     return Group(*parts)
 
 
