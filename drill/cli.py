@@ -633,15 +633,21 @@ def interview(
     if not chosen:
         fail("no questions of this difficulty; 'drill list' shows what the bank holds")
     folder = directory or new_directory(Path.cwd(), clock.now().astimezone().date())
-    workspace = FileWorkspace(folder, bank, DEFAULT_TIMEOUT, DEFAULT_MEMORY_MB)
+    workspace = FileWorkspace(
+        folder,
+        bank,
+        DEFAULT_TIMEOUT,
+        DEFAULT_MEMORY_MB,
+        keep=lambda report: record_grades(bank, report),
+    )
     console = Console(stderr=as_json, highlight=False)
     view = TerminalInterviewer(
         console, time.monotonic, minutes, interview_elapsed=lambda: session.elapsed()
     )
-    session = Interview(chosen, minutes, view, workspace, time.monotonic, clock.now)
     with progress_store() as store:
+        session = Interview(chosen, minutes, view, workspace, store, time.monotonic, clock.now)
         try:
-            scorecard = session.run(store)
+            scorecard = session.run()
         finally:
             # Shown even when the store refuses it: the candidate keeps what they did.
             console.print()

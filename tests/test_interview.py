@@ -99,6 +99,20 @@ class Workspace:
 class Store:
     def __init__(self) -> None:
         self.saved: list[Mapping[str, Any]] = []
+        self.reviews: list[tuple[str, str, str, float, int]] = []
+
+    def record_review(
+        self,
+        question_id: str,
+        rating: str,
+        outcome: str,
+        seconds: float,
+        hints_used: int,
+        source: str,
+    ) -> datetime:
+        assert source == "interview"
+        self.reviews.append((question_id, rating, outcome, seconds, hints_used))
+        return STARTED
 
     def record_interview(self, scorecard: Mapping[str, Any]) -> str:
         self.saved.append(scorecard)
@@ -117,9 +131,9 @@ def interview(
     workspace = Workspace(Path("answers"), grades)
     store = Store()
     session = Interview(
-        [QUESTIONS[i] for i in ids], minutes, candidate, workspace, clock, lambda: STARTED
+        [QUESTIONS[i] for i in ids], minutes, candidate, workspace, store, clock, lambda: STARTED
     )
-    scorecard = session.run(store)
+    scorecard = session.run()
     return scorecard, candidate, workspace, store
 
 
@@ -206,6 +220,10 @@ def test_a_whole_interview_is_scored_and_stored() -> None:
     assert [s.budget_seconds for s in scorecard.questions] == [180, 300, 900]
     assert scorecard.seconds_used == 270.0
     assert (scorecard.points, scorecard.max_points) == (2.5, 3)
+    assert store.reviews == [
+        ("chain-rule-basics", "good", "none", 60.0, 0),
+        ("mse-gradient", "hard", "none", 120.0, 1),
+    ]
     [saved] = store.saved
     assert saved == scorecard.to_json()
     assert saved["started"] == "2026-03-01T09:30:00+00:00"
@@ -214,7 +232,7 @@ def test_a_whole_interview_is_scored_and_stored() -> None:
 
 
 def test_auto_scored_answers_need_no_rating() -> None:
-    scorecard, candidate, _, _ = interview(
+    scorecard, candidate, _, store = interview(
         ["sigmoid-max-slope", "relu-gradient-choice"], ["x + 1", "sqrt(1/16)", "a"]
     )
     assert rows(scorecard) == [
@@ -222,6 +240,10 @@ def test_auto_scored_answers_need_no_rating() -> None:
         ("relu-gradient-choice", "auto-scored", "wrong", 0, 0.0),
     ]
     assert candidate.events[1][0] == "notice"  # "x + 1" is refused, then retried
+    assert store.reviews == [
+        ("sigmoid-max-slope", "good", "right", 60.0, 0),
+        ("relu-gradient-choice", "again", "wrong", 30.0, 0),
+    ]
     assert [e for e in candidate.events if e[0] == "verdict"] == [
         ("verdict", "right"),
         ("verdict", "wrong"),
@@ -275,9 +297,10 @@ def test_ctrl_c_ends_early_and_the_scorecard_is_still_stored() -> None:
 
 
 def test_end_of_input_while_rating_ends_the_interview() -> None:
-    scorecard, _, _, _ = interview(["chain-rule-basics", "mse-gradient"], ["notes"])
+    scorecard, _, _, store = interview(["chain-rule-basics", "mse-gradient"], ["notes"])
     assert scorecard.ended == "quit"
     assert rows(scorecard) == [("chain-rule-basics", "self-rated", "none", 0, 0.0)]
+    assert store.reviews == []  # no rating, no review
 
 
 def test_no_new_question_once_the_time_is_up() -> None:

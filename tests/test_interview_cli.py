@@ -76,6 +76,15 @@ def test_a_code_answer_is_graded_and_an_existing_file_kept(tmp_path: Path) -> No
     assert card["ended"] == "finished"
     assert card["questions"][2]["result"] == "10 of 10 points"
     assert (card["points"], card["max_points"]) == (2.0, 3)
+    # The grade and the two self-ratings are kept as drill grade and drill quiz keep them.
+    with open_store() as store:
+        grades = store.grades()
+        reviews = store.reviews()
+    assert [(g.exercise_id, g.status) for g in grades] == [("linear_backward", "passed")]
+    assert [(r.question_id, r.self_rating, r.source) for r in reviews][:2] == [
+        ("chain-rule-basics", "easy", "interview"),
+        ("mse-gradient", "again", "interview"),
+    ]
 
 
 def test_json_prints_only_the_stored_scorecard_on_stdout(tmp_path: Path) -> None:

@@ -142,7 +142,23 @@ class CodeWorkspace(Protocol):
 
 
 class InterviewStore(Protocol):
-    def record_interview(self, scorecard: Mapping[str, Any]) -> str: ...
+    """Where the interview is kept (drill.progress.store.Store is one)."""
+
+    def record_review(
+        self,
+        question_id: str,
+        rating: str,
+        outcome: str,
+        seconds: float,
+        hints_used: int,
+        source: Literal["interview"],
+    ) -> datetime:
+        """One answered question, kept the moment it is scored."""
+        ...
+
+    def record_interview(self, scorecard: Mapping[str, Any]) -> str:
+        """The scorecard, once the interview is over."""
+        ...
 
 
 class InterviewUser(Protocol):
@@ -180,12 +196,14 @@ class Interview:
         minutes: int,
         user: InterviewUser,
         workspace: CodeWorkspace,
+        store: InterviewStore,
         clock: Callable[[], float],
         now: Callable[[], datetime],
     ) -> None:
         self.questions = questions
         self.user = user
         self.workspace = workspace
+        self.store = store
         self.clock = clock
         self.total_seconds = minutes * 60
         self.started_at = clock()
@@ -195,9 +213,13 @@ class Interview:
         """Seconds since the interview began."""
         return self.clock() - self.started_at
 
-    def run(self, store: InterviewStore) -> Scorecard:
+    def run(self) -> Scorecard:
         """Ask every question until the time is up or the candidate stops, then store the
-        scorecard. Ctrl-C ends the interview the same way, with `ended` = "interrupted"."""
+        scorecard. Ctrl-C ends the interview the same way, with `ended` = "interrupted".
+
+        Each whiteboard question answered is also a review of it, stored as it is scored: a
+        self-rating as given, an auto-scored answer as "good" when right and "again" when
+        wrong. A graded file is kept by the workspace, as `drill grade` keeps it."""
         try:
             for position, question in enumerate(self.questions, start=1):
                 if self.elapsed() >= self.total_seconds:
@@ -209,7 +231,7 @@ class Interview:
         except KeyboardInterrupt:
             self.scorecard.ended = "interrupted"
         self.scorecard.seconds_used = self.elapsed()
-        store.record_interview(self.scorecard.to_json())
+        self.store.record_interview(self.scorecard.to_json())
         return self.scorecard
 
     # -- one question ------------------------------------------------------------------------
@@ -258,6 +280,7 @@ class Interview:
             break
         if outcome in ("right", "wrong"):
             self._score(attempt, "auto-scored", outcome, 1.0 if outcome == "right" else 0.0)
+            self._review(attempt, "good" if outcome == "right" else "again", outcome)
             self.user.show_verdict(question, outcome)
             self.user.reveal(question)
             return
@@ -266,6 +289,7 @@ class Interview:
         self._score(attempt, "self-rated", rating, SELF_RATING_POINTS[rating])
         if rating == "none":
             raise _EndInterview
+        self._review(attempt, rating, outcome)
 
     def _rate(self) -> Rating:
         """The self-rating; "none" when the candidate quits instead."""
@@ -307,6 +331,12 @@ class Interview:
             share = graded.points / graded.max_points if graded.max_points else 0.0
             result_text = f"{graded.points:g} of {graded.max_points} points"
             self._score(attempt, "graded", result_text, round(share, 2))
+
+    def _review(self, attempt: _Attempt, rating: Rating, outcome: Outcome) -> None:
+        score = self.scorecard.questions[-1]
+        self.store.record_review(
+            attempt.question.id, rating, outcome, score.seconds, score.hints_used, "interview"
+        )
 
     def _score(self, attempt: _Attempt, verdict: Verdict, result: str, points: float) -> None:
         attempt.scored = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from drill.interview.loop import Graded
 
 if TYPE_CHECKING:
     from drill.bank import Bank, Exercise, Question
+    from drill.grader.results import GradeReport
 
 
 def new_directory(parent: Path, day: date) -> Path:
@@ -24,13 +26,21 @@ def new_directory(parent: Path, day: date) -> Path:
 
 class FileWorkspace:
     """Starter files in `directory` (created when the first code question comes), graded with
-    the same limits as `drill grade`."""
+    the same limits as `drill grade`; each report is handed to `keep` (the progress store)."""
 
-    def __init__(self, directory: Path, bank: Bank, timeout: float, memory_mb: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        bank: Bank,
+        timeout: float,
+        memory_mb: int,
+        keep: Callable[[GradeReport], None],
+    ) -> None:
         self.directory = directory
         self.bank = bank
         self.timeout = timeout
         self.memory_mb = memory_mb
+        self.keep = keep
 
     def _exercises(self, question: Question) -> list[Exercise]:
         exercises = [self.bank.exercises[name] for name in question.exercises]
@@ -61,4 +71,5 @@ class FileWorkspace:
         except SpecError as error:
             problem = f"the bank's exercise declarations are broken ({error}); run 'drill check'"
             return Graded(0.0, max_points, problem=problem)
+        self.keep(report)
         return Graded(report.points, report.max_points, report=report)
