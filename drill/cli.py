@@ -35,7 +35,7 @@ app = typer.Typer(
         "Interview practice for the backpropagation round.\n\n"
         "Quiz yourself against the clock (drill quiz), read hints and answers "
         "(drill hint, drill reveal), then write backward() code and have it graded "
-        "(drill init, drill grade)."
+        "(drill init, drill grade). Rehearse the whole round with drill interview."
     ),
     no_args_is_help=True,
     add_completion=False,

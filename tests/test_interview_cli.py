@@ -187,3 +187,11 @@ def test_ctrl_c_ends_the_interview_with_the_scorecard_so_far(tmp_path: Path) -> 
         ("chain-rule-basics", "hard"),
         ("mse-gradient", "not answered"),
     ]
+
+
+def test_help_explains_the_interview() -> None:
+    result = CliRunner().invoke(app, ["interview", "--help"], env=PLAIN)
+    assert result.exit_code == 0
+    words = " ".join(result.stdout.split())
+    for phrase in ["--questions", "--minutes", "--difficulty", "--dir", "--json", "typing done"]:
+        assert phrase in words
