@@ -121,13 +121,25 @@ def _examples(text: str) -> list[str]:
     return text.removeprefix("e.g. ").replace(" or ", ", ").split(", ")
 
 
-@pytest.mark.parametrize("value", [0.25, 0.5, 0.375, 0.125, 2e-3, math.sqrt(2) / 4, 0.96, -1.0])
+@pytest.mark.parametrize(
+    "value", [0.25, 0.5, 12.5, -3.0, 0.375, -40 / 3, math.sqrt(2) / 4, math.exp(3), 0.96]
+)
 def test_examples_never_give_the_answer_away(value: float) -> None:
     question = replace(FIXTURE_QUESTION, value=value, tolerance=0.001)
     shown = _examples(number_examples(question))
     assert len(shown) == 3
     for example in shown:
         assert abs(parse_number(example) - value) > 0.001, example
+
+
+@pytest.mark.parametrize(("tolerance", "count"), [(4.0, 3), (15.0, 1), (1000.0, 0)])
+def test_a_wide_tolerance_leaves_fewer_examples(tolerance: float, count: int) -> None:
+    question = replace(FIXTURE_QUESTION, value=0.0, tolerance=tolerance)
+    text = number_examples(question)
+    shown = _examples(text) if text else []
+    assert len(shown) == count
+    for example in shown:
+        assert abs(parse_number(example)) > tolerance, example
 
 
 def test_no_example_is_the_answer_of_any_numeric_question_in_the_bank() -> None:

@@ -16,6 +16,7 @@ from drill.interview.loop import DONE_COMMAND, Graded, Scorecard
 from drill.quiz.render import question_card, time_against_budget
 from drill.quiz.session import HINT_COMMAND, QUIT_COMMAND, SKIP_COMMAND
 from drill.quiz.terminal import TerminalQuiz, answer_guide, clock_fragments
+from drill.text import visible
 
 if TYPE_CHECKING:
     from drill.bank import Question
@@ -54,7 +55,7 @@ class TerminalInterviewer(TerminalQuiz):
         self.console.print(
             Text.assemble(
                 ("Answer in ", "bold"),
-                (str(path), "bold cyan"),
+                (visible(str(path)), "bold cyan"),
                 (f": write your code there, then type {DONE_COMMAND} here to have it graded.",),
             )
         )

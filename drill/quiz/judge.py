@@ -152,17 +152,20 @@ def _source(node: ast.expr) -> str:
 
 # Examples for the answer guide, by form; the first of each form that is not the question's
 # own answer is shown, so an example never gives the answer away.
-_EXAMPLES = (("0.5", "0.125"), ("3/8", "2e-3"), ("sqrt(2)/4", "1 - 0.2**2"))
+_EXAMPLES = (("0.5", "12.5", "-3"), ("3/8", "-40/3"), ("sqrt(2)/4", "exp(3)"))
 
 
 def number_examples(question: Question) -> str:
-    """Three ways to write a number, none of them within tolerance of `question`'s value."""
+    """Ways to write a number, none within tolerance of `question`'s value, e.g.
+    "e.g. 0.5, 3/8 or sqrt(2)/4"; empty when the tolerance is so wide that every one is."""
     chosen = []
     for candidates in _EXAMPLES:
         for example in candidates:
             if not _accepts(question, parse_number(example)):
                 chosen.append(example)
                 break
+    if len(chosen) < 2:
+        return f"e.g. {chosen[0]}" if chosen else ""
     return f"e.g. {', '.join(chosen[:-1])} or {chosen[-1]}"
 
 

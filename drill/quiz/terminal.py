@@ -53,8 +53,9 @@ def answer_guide(question: Question) -> str:
     if question.kind == "choice":
         return "Answer with letter(s), e.g. B or A,C; an empty line shows the answer."
     if question.kind == "numeric":
+        examples = number_examples(question)
         return (
-            f"Answer with a number or arithmetic, {number_examples(question)}; "
+            f"Answer with a number or arithmetic{', ' if examples else ''}{examples}; "
             "an empty line shows the answer."
         )
     return "Type notes if you like; Enter shows the answer."
