@@ -36,12 +36,12 @@ print(f"drill exited {code}; echo {echo}; lines {lines}")
 
 
 class DrillTerminal:
-    """`drill ARGS` on a 40×100 terminal emulated by pyte, with NO_COLOR set.
+    """`drill ARGS` on a terminal of ROWS × `columns` emulated by pyte, with NO_COLOR set.
 
     With `report_terminal`, a wrapper process prints the terminal modes once drill is done.
     """
 
-    def __init__(self, *args: str, report_terminal: bool = False) -> None:
+    def __init__(self, *args: str, columns: int = COLUMNS, report_terminal: bool = False) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR")}
         env.update(NO_COLOR="1", TERM="xterm")
         command = ["-m", "drill", *args]
@@ -51,7 +51,7 @@ class DrillTerminal:
             sys.executable,
             command,
             env=env,
-            dimensions=(ROWS, COLUMNS),
+            dimensions=(ROWS, columns),
             encoding="utf-8",
             # A background job inherits SIGINT ignored; a user's Ctrl-C reaches a default one.
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -62,7 +62,8 @@ class DrillTerminal:
             def write_process_input(self, data: str) -> None:
                 child.send(data)  # the terminal's answer to a cursor-position request
 
-        self.screen = Screen(COLUMNS, ROWS, history=2000)
+        self.columns = columns
+        self.screen = Screen(columns, ROWS, history=2000)
         self.stream = pyte.Stream(self.screen)
         self.raw = ""  # every byte drill wrote, escape sequences included
         self.ended = False
@@ -82,7 +83,7 @@ class DrillTerminal:
     def lines(self) -> list[str]:
         """Every line shown so far: those scrolled off the top, then the screen."""
         scrolled = [
-            "".join(line[column].data for column in range(COLUMNS))
+            "".join(line[column].data for column in range(self.columns))
             for line in self.screen.history.top
         ]
         return [line.rstrip() for line in scrolled + self.screen.display]

@@ -110,9 +110,9 @@ def test_deep_nesting_within_the_length_limit_is_evaluated() -> None:
 
 def test_arithmetic_answers_are_judged_against_the_tolerance() -> None:
     # sigmoid-max-slope expects 0.25 ± 0.001.
-    assert judge(FIXTURE_QUESTION, "1/4") == "right"
-    assert judge(FIXTURE_QUESTION, "0.5 * (1 - 0.5)") == "right"
-    assert judge(FIXTURE_QUESTION, "1/4 + 0.002") == "wrong"
+    assert judge(FIXTURE_QUESTION, "1/4").outcome == "right"
+    assert judge(FIXTURE_QUESTION, "0.5 * (1 - 0.5)").outcome == "right"
+    assert judge(FIXTURE_QUESTION, "1/4 + 0.002").outcome == "wrong"
     with pytest.raises(InvalidAnswer):
         judge(FIXTURE_QUESTION, "p * (1 - p)")
 
@@ -148,4 +148,4 @@ def test_no_example_is_the_answer_of_any_numeric_question_in_the_bank() -> None:
     assert numeric
     for question in numeric:
         for example in _examples(number_examples(question)):
-            assert judge(question, example) == "wrong", (question.id, example)
+            assert judge(question, example).outcome == "wrong", (question.id, example)

@@ -150,13 +150,14 @@ def test_the_default_set_is_one_concept_one_derivation_one_code_question() -> No
 
 
 def test_a_longer_set_deals_every_kind_in_turn() -> None:
-    chosen = pick_interview(BUILT_IN.values(), count=10, seed=3)
-    assert [q.kind for q in chosen] == ["concept", "derivation", "code", "numeric", "choice"] * 2
-    assert len({question.id for question in chosen}) == 10
+    chosen = pick_interview(BUILT_IN.values(), count=12, seed=3)
+    kinds = ["concept", "derivation", "code", "numeric", "choice", "formula"]
+    assert [q.kind for q in chosen] == kinds * 2
+    assert len({question.id for question in chosen}) == 12
 
 
 def test_a_kind_that_runs_out_gives_its_turn_to_the_next() -> None:
-    # The fixture bank has one question of each kind but two choice questions.
+    # The fixture bank has one question of each kind but two choice questions, and no formula.
     chosen = pick_interview(QUESTIONS.values(), count=10, seed=1)
     assert Counter(q.kind for q in chosen) == {
         "concept": 1,

@@ -26,7 +26,7 @@ DONE_COMMAND = "done"
 DEFAULT_MINUTES = 45
 DEFAULT_QUESTIONS = 3
 # The kinds of a set in the order they are dealt: the first three are a real round's mix.
-KIND_ORDER = ("concept", "derivation", "code", "numeric", "choice")
+KIND_ORDER = ("concept", "derivation", "code", "numeric", "choice", "formula")
 
 Verdict = Literal["auto-scored", "graded", "self-rated", "skipped"]
 Ending = Literal["finished", "time up", "quit", "interrupted"]
@@ -273,15 +273,18 @@ class Interview:
                 self._score(attempt, "skipped", "skipped", 0.0)
                 return
             try:
-                outcome = judge(question, text)
+                verdict = judge(question, text)
             except InvalidAnswer as error:
                 self.user.show_notice(error.message)
                 continue
             break
+        outcome = verdict.outcome
         if outcome in ("right", "wrong"):
             self._score(attempt, "auto-scored", outcome, 1.0 if outcome == "right" else 0.0)
             self._review(attempt, "good" if outcome == "right" else "again", outcome)
             self.user.show_verdict(question, outcome)
+            for reason in verdict.reasons:
+                self.user.show_notice(reason)
             self.user.reveal(question)
             return
         self.user.reveal(question)

@@ -58,6 +58,17 @@ def answer_guide(question: Question) -> str:
             f"Answer with a number or arithmetic{', ' if examples else ''}{examples}; "
             "an empty line shows the answer."
         )
+    if question.formula is not None:
+        names = [answer.name for answer in question.formula.answers]
+        if len(names) == 1:
+            return (
+                f"Answer with a NumPy expression for {names[0]} (np. optional, e.g. "
+                "G * np.exp(X)); an empty line shows the answer."
+            )
+        return (
+            f"Answer with NumPy expressions for {'; '.join(names)} on one line, separated "
+            "by ';' (np. optional); an empty line shows the answer."
+        )
     return "Type notes if you like; Enter shows the answer."
 
 
@@ -70,9 +81,12 @@ class TerminalQuiz:
         self.clock = clock
         self.stdin_is_terminal = sys.stdin.isatty()
         self.interactive = self.stdin_is_terminal and console.is_terminal
-        self._answers: PromptSession[str] | None = None
-        self._ratings: PromptSession[str] | None = None
         self._new_question = False
+        if self.interactive:
+            # Made now, not at the first answer: importing prompt_toolkit takes a moment, and
+            # keys typed while the first question is on screen must reach its prompt.
+            self._answers = answer_session(console.file)
+            self._ratings = rating_session(console.file)
 
     # -- output ------------------------------------------------------------------------------
 
@@ -120,8 +134,6 @@ class TerminalQuiz:
         if not self.interactive:
             clocks = "".join(text for _, text in self.clocks(self.clock() - started_at, budget))
             return self._read_line(f"[{clocks.strip()}] › ")
-        if self._answers is None:
-            self._answers = answer_session(self.console.file)
         if self._new_question:
             # Keys typed before the question appeared (the Enter after a one-key rating) were
             # meant for the previous screen; they must not submit an empty answer here.
@@ -142,8 +154,6 @@ class TerminalQuiz:
     def read_rating(self) -> str | None:
         if not self.interactive:
             return self._read_line(RATING_PROMPT)
-        if self._ratings is None:
-            self._ratings = rating_session(self.console.file)
         try:
             key = self._ratings.prompt(RATING_PROMPT)
         except EOFError:
