@@ -61,6 +61,10 @@ def test_a_piped_interview_is_scored_shown_and_stored(tmp_path: Path) -> None:
         ("sigmoid-max-slope", "auto-scored", "right", 0),
         (card["questions"][4]["id"], "skipped", "not answered", 0),
     ]
+    stats = CliRunner().invoke(app, ["stats", "--json"], env=PLAIN)
+    assert stats.exit_code == 0, stats.output
+    [shown] = json.loads(stats.stdout)["interviews"]
+    assert (shown["points"], shown["max_points"], shown["minutes"]) == (2.5, 5, 45)
     # The starter was written as drill init writes it.
     assert "raise NotImplementedError" in (answers / "linear_backward_code.py").read_text()
 
