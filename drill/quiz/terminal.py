@@ -27,6 +27,7 @@ from drill.quiz.session import (
     SKIP_COMMAND,
     QuestionRecord,
 )
+from drill.text import visible
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -103,7 +104,8 @@ class TerminalQuiz:
         self.console.print(hint_card(question, number))
 
     def show_notice(self, message: str) -> None:
-        self.console.print(Text(message, style="yellow"))
+        # Notices quote typed text and bank text (a formula mistake's message).
+        self.console.print(Text(visible(message), style="yellow"))
 
     def show_verdict(self, question: Question, outcome: Outcome) -> None:
         if outcome == "right":
