@@ -118,7 +118,7 @@ def test_up_recalls_an_earlier_answer_to_edit() -> None:
     quiz.see("✓ Right.")
     quiz.see("Expected value: 0.25 (± 0.001)")
     quiz.see("Rate:")
-    quiz.type("e")
+    quiz.type("E")  # Caps Lock on: still one key
     quiz.see("→ easy")
     status, screen = quiz.finish()
     assert status == 0

@@ -238,7 +238,8 @@ def rating_session(stream: IO[str]) -> PromptSession[str]:
     from prompt_toolkit.key_binding import KeyBindings
 
     bindings = KeyBindings()
-    for key in [*RATING_KEYS, QUIT_COMMAND]:
+    keys = [*RATING_KEYS, QUIT_COMMAND]
+    for key in keys + [key.upper() for key in keys if key.isalpha()]:
 
         @bindings.add(key)
         def _choose(event: KeyPressEvent, key: str = key) -> None:
