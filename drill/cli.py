@@ -39,7 +39,7 @@ app = typer.Typer(
         "Interview practice for the backpropagation round.\n\n"
         "Quiz yourself against the clock (drill quiz), read hints and answers "
         "(drill hint, drill reveal), then write backward() code and have it graded "
-        "(drill init, drill grade)."
+        "(drill init, drill grade). Rehearse the whole round with drill interview."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -261,7 +261,7 @@ def list_questions(
         ]
         typer.echo(json.dumps(fields, indent=2))
         return
-    from drill.quiz.view import make_console, questions_listing
+    from drill.quiz.render import make_console, questions_listing
 
     console = make_console()
     if questions:
@@ -275,7 +275,7 @@ def show(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None:
     """Show a question's prompt and details (never its answer; see 'drill reveal')."""
     from rich.text import Text
 
-    from drill.quiz.view import make_console, question_card
+    from drill.quiz.render import make_console, question_card
 
     question = _question(load(bank_dir), question_id)
     console = make_console()
@@ -306,7 +306,7 @@ def hint(
     bank_dir: BankOption = None,
 ) -> None:
     """Show a hint for a question: the first one, hint N with --number N, or all with --all."""
-    from drill.quiz.view import hint_card, make_console
+    from drill.quiz.render import hint_card, make_console
 
     if show_all and number is not None:
         fail("use either --number or --all, not both")
@@ -323,13 +323,11 @@ def hint(
 @app.command()
 def reveal(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None:
     """Reveal a question's model answer, with the correct option(s) or value and key points."""
-    from rich.text import Text
-
-    from drill.quiz.view import answer_card, make_console
+    from drill.quiz.render import answer_card, make_console, title_line
 
     question = _question(load(bank_dir), question_id)
     console = make_console()
-    console.print(Text(question.title, style="bold"))
+    console.print(title_line(question))
     console.print(answer_card(question))
 
 
@@ -405,8 +403,9 @@ def quiz(
     """
     import time
 
+    from drill.quiz.render import make_console
     from drill.quiz.session import QuizSession, pick
-    from drill.quiz.view import TerminalQuiz, make_console
+    from drill.quiz.terminal import TerminalQuiz
 
     bank = load(bank_dir)
     filters = _filters(topic, difficulty, company, kind)
@@ -690,6 +689,108 @@ def _bank_folder(path: Path) -> Path:
     return folder
 
 
+# -- The mock interview ----------------------------------------------------------------------
+
+
+@app.command()
+def interview(
+    questions: Annotated[
+        int,
+        typer.Option(
+            "--questions",
+            min=1,
+            max=50,
+            help="How many questions: the first three are a concept, a derivation and a code "
+            "question, then numeric, choice and formula questions join the turn.",
+        ),
+    ] = 3,
+    difficulty: DifficultyOption = None,
+    minutes: Annotated[
+        int, typer.Option("--minutes", min=1, max=600, help="Time for the whole interview.")
+    ] = 45,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            file_okay=False,
+            help="Folder for code answers (default: a new folder interview-<date> here). "
+            "A file already there is kept, never overwritten.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Choose the questions with this seed, reproducibly.", show_default=False
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the scorecard as one JSON object on standard output; the interview "
+            "itself is drawn on standard error.",
+        ),
+    ] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Run a mock interview: a timed mixed set of questions, like a real backprop round.
+
+    A clock for the whole interview runs beside each question's own budget. Hints come only
+    on request (? alone on the line), and each one is noted. A code question is answered in a
+    file: its starter is written into --dir, and typing done grades it (again after a fix,
+    or s to move on with the grade). s moves to the next question, q or Ctrl-C ends the
+    interview early. No new question starts once the time is up.
+
+    It ends with a scorecard: per question the time against its budget, the verdict
+    (auto-scored, graded or self-rated), the hints used and the points (one per question);
+    then the total. The scorecard is kept in your progress (see drill stats).
+    """
+    import json
+    import time
+
+    from rich.console import Console
+
+    from drill.interview.loop import Interview, pick_interview
+    from drill.interview.terminal import TerminalInterviewer, scorecard_view
+    from drill.interview.workspace import FileWorkspace, new_directory
+    from drill.progress import clock
+
+    bank = load(bank_dir)
+    chosen = pick_interview(
+        bank.questions.values(),
+        questions,
+        difficulty=None if difficulty is None else difficulty.value,
+        seed=seed,
+    )
+    if not chosen:
+        fail("no questions of this difficulty; 'drill list' shows what the bank holds")
+    folder = directory or new_directory(Path.cwd(), clock.now().astimezone().date())
+    workspace = FileWorkspace(
+        folder,
+        bank,
+        DEFAULT_TIMEOUT,
+        DEFAULT_MEMORY_MB,
+        keep=lambda report: record_grades(bank, report),
+    )
+    console = Console(stderr=as_json, highlight=False)
+    view = TerminalInterviewer(
+        console, time.monotonic, minutes, interview_elapsed=lambda: session.elapsed()
+    )
+    with progress_store() as store:
+        session = Interview(chosen, minutes, view, workspace, store, time.monotonic, clock.now)
+        try:
+            scorecard = session.run()
+        finally:
+            # Shown even when the store refuses it: the candidate keeps what they did.
+            console.print()
+            console.print(scorecard_view(session.scorecard, console.width))
+    if as_json:
+        typer.echo(json.dumps(scorecard.to_json(), ensure_ascii=False))
+    if scorecard.ended == "interrupted":
+        raise typer.Exit(130)
+
+
 # -- Progress: the store, statistics ---------------------------------------------------------
 
 
@@ -739,7 +840,7 @@ def stats(
         typer.echo(json.dumps(figures.to_json(), ensure_ascii=False, indent=2))
         return
     from drill.progress.view import stats_view
-    from drill.quiz.view import make_console
+    from drill.quiz.render import make_console
 
     console = make_console()
     console.print(stats_view(figures, console.width))
@@ -765,7 +866,7 @@ def exercises(
         typer.echo(json.dumps([e.to_json() for e in progress], ensure_ascii=False, indent=2))
         return
     from drill.progress.view import exercises_view
-    from drill.quiz.view import make_console
+    from drill.quiz.render import make_console
 
     console = make_console()
     console.print(exercises_view(progress, console.width))
