@@ -470,6 +470,14 @@ def grade(
             "--strict", help="Refuse to grade unless every sandbox protection is available."
         ),
     ] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Grade again each time FILE is saved, until Ctrl-C; with --json, one line "
+            "per round.",
+        ),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with every result, nothing else.")
     ] = False,
@@ -500,7 +508,7 @@ def grade(
     except LimitError as error:
         unusable(str(error))
     try:
-        session = open_session(solution, *limits, strict=strict)  # the worker starts now
+        session = open_session(solution, *limits, strict=strict, watching=watch)  # starts now
     except Ungradeable as error:
         unusable(f"cannot grade {solution}: {error}")
     with session:
@@ -511,14 +519,14 @@ def grade(
         from drill.grader.cases import SpecError
 
         try:
+            if watch:
+                _watch(session, bank, exercises, json_output)
             report = _grade_with_progress(session, bank, exercises, show=not json_output)
         except Ungradeable as error:
             unusable(f"cannot grade {solution}: {error}")
         except SpecError as error:
             unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
-    from drill.grader.sandbox import Protections
-
-    missing = Protections(**report.sandbox).missing() if report.sandbox else []
+    missing = _missing_protections(report)
     if missing:
         typer.echo(f"drill: graded without {', '.join(missing)} (see --strict)", err=True)
     if json_output:
@@ -535,6 +543,58 @@ def grade(
             typer.echo("Interrupted: the exercises above are all that was graded.", err=True)
         raise typer.Exit(130)
     raise typer.Exit(report.exit_code)
+
+
+def _watch(session: Session, bank: Bank, exercises: list[Exercise], json_output: bool) -> NoReturn:
+    """Grade on every save of the file until Ctrl-C, which exits 130 (drill grade --watch)."""
+    import json
+    import time
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from drill.grader.report import render
+    from drill.grader.watch import watch_and_grade
+
+    console = Console(highlight=False)
+    title = f"drill grade --watch {session.solution.name}"
+
+    def heading(report: GradeReport | None) -> None:
+        console.clear()
+        stamp = time.strftime("%H:%M:%S")
+        console.print(Text(f"{title} · graded at {stamp} · Ctrl-C to stop", style="dim"))
+        missing = _missing_protections(report) if report else []
+        if missing:
+            console.print(Text(f"graded without {', '.join(missing)}", style="yellow"))
+
+    def on_report(report: GradeReport) -> None:
+        record_grades(bank, report)  # first: once a round is shown, it is kept
+        if json_output:
+            typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        else:
+            heading(report)
+            render(report, console)
+
+    def on_error(message: str) -> None:
+        if json_output:
+            error = {"error": message, "exercises": [], "points": 0, "max_points": 0}
+            typer.echo(json.dumps(error, ensure_ascii=False))
+        else:
+            heading(None)
+            console.print(Text(message))
+            console.print(Text("Waiting for the next save…", style="dim"))
+
+    try:
+        watch_and_grade(session, bank, exercises, on_report, on_error)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    raise typer.Exit(0)  # the watch ends only on Ctrl-C
+
+
+def _missing_protections(report: GradeReport) -> list[str]:
+    from drill.grader.sandbox import Protections
+
+    return Protections(**report.sandbox).missing() if report.sandbox else []
 
 
 def _grade_with_progress(
