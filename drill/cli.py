@@ -548,6 +548,7 @@ def grade(
 def _watch(session: Session, bank: Bank, exercises: list[Exercise], json_output: bool) -> NoReturn:
     """Grade on every save of the file until Ctrl-C, which exits 130 (drill grade --watch)."""
     import json
+    import signal
     import time
 
     from rich.console import Console
@@ -568,12 +569,17 @@ def _watch(session: Session, bank: Bank, exercises: list[Exercise], json_output:
             console.print(Text(f"graded without {', '.join(missing)}", style="yellow"))
 
     def on_report(report: GradeReport) -> None:
-        record_grades(bank, report)  # first: once a round is shown, it is kept
-        if json_output:
-            typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
-        else:
-            heading(report)
-            render(report, console)
+        # Ctrl-C waits until the round is kept: once a round is shown, it is recorded.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            if json_output:
+                typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+            else:
+                heading(report)
+                render(report, console)
+            record_grades(bank, report)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def on_error(message: str) -> None:
         if json_output:

@@ -211,6 +211,8 @@ class Session:
             (self.workdir / name).mkdir()
         self._worker: Worker | None = self._new_worker()
         self._ready = False  # the current worker has said it is ready
+        self._plan = ""  # the plan's JSON, as last written to the plan folder
+        self._plan_loaded = False  # the current worker has loaded that plan
         self.imported = False  # once the file has been imported in the sandbox
         self.runs = 0  # runs asked of the current worker, numbered as its supervisor does
 
@@ -242,8 +244,12 @@ class Session:
         """
         import numpy as np
 
-        np.savez(self.workdir / "plan" / "plan.npz", **arrays)
-        (self.workdir / "plan" / "plan.json").write_text(json.dumps(plan))
+        text = json.dumps(plan)
+        if text != self._plan:  # a watch's rounds share one plan: written and read once
+            np.savez(self.workdir / "plan" / "plan.npz", **arrays)
+            (self.workdir / "plan" / "plan.json").write_text(text)
+            self._plan = text
+            self._plan_loaded = False
         self.imported = False
         worker = self._ready_worker()
         for exercise in plan["exercises"]:
@@ -272,12 +278,13 @@ class Session:
         try:
             if self._worker is None:
                 self._worker = self._new_worker()
-                self._ready = False
+                self._ready = self._plan_loaded = False
             if not self._ready:
                 self.runs = 0
                 self.sandbox = _protections(self._await_ready(self._worker).get("sandbox"))
                 self._ready = True
-            self._worker.send(command="plan")
+            self._worker.send(command="load", plan=not self._plan_loaded)
+            self._plan_loaded = True
         except WorkerGone as error:
             raise Ungradeable(f"the grading process did not start ({error})") from None
         missing = _missing(self.sandbox)

@@ -15,10 +15,10 @@ from pathlib import Path
 from drill.bank import Bank, Exercise
 from drill.grader.grade import grade_session, prepare
 from drill.grader.results import GradeReport
-from drill.grader.runner import Session, Ungradeable, check_syntax
+from drill.grader.runner import Session, Ungradeable
 
 # Milliseconds of quiet after a change before grading: an editor's save is several events.
-SETTLE_MS = 20
+SETTLE_MS = 10
 GROUP_MS = 500
 
 
@@ -40,8 +40,7 @@ def watch_and_grade(
     target = session.solution
 
     def one_round() -> None:
-        try:
-            check_syntax(target)
+        try:  # a syntax error is reported by the worker, which compiles the file anyway
             report = grade_session(session, bank, exercises, prepared=prepared)
         except Ungradeable as error:
             on_error(f"cannot grade {target.name}: {error}")
