@@ -570,7 +570,8 @@ def _watch(session: Session, bank: Bank, exercises: list[Exercise], json_output:
 
     def on_report(report: GradeReport) -> None:
         # Ctrl-C waits until the round is kept: once a round is shown, it is recorded.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        pressed: list[int] = []
+        previous = signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number))
         try:
             if json_output:
                 typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
@@ -579,7 +580,9 @@ def _watch(session: Session, bank: Bank, exercises: list[Exercise], json_output:
                 render(report, console)
             record_grades(bank, report)
         finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            signal.signal(signal.SIGINT, previous)
+        if pressed:
+            raise KeyboardInterrupt
 
     def on_error(message: str) -> None:
         if json_output:
