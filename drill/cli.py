@@ -19,6 +19,8 @@ from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from drill.progress import DEFAULT_NEW_PER_DAY
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from drill.bank import Bank, Exercise, Question
     from drill.grader.results import GradeReport
     from drill.grader.runner import Session
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
 EXIT_INTERNAL = 3
+# Set by the scripts of drill completion when the shell asks drill for completions.
+COMPLETE_VARIABLE = "_DRILL_COMPLETE"
 
 app = typer.Typer(
     name="drill",
@@ -44,6 +48,27 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from drill import __version__
+
+        typer.echo(f"drill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """The options given before a command (the help text is the one given to `app`)."""
+
 
 BankOption = Annotated[
     Path | None,
@@ -129,10 +154,49 @@ KindOption = Annotated[
         case_sensitive=False,
     ),
 ]
+
+
+def _bank_for_completion(ctx: typer.Context) -> Bank | None:
+    """The bank a command line being completed uses, or None when it cannot be loaded."""
+    from drill.bank import BankError, load_bank
+
+    folder = ctx.params.get("bank_dir")  # still text while the line is being completed
+    try:
+        return load_bank(None if folder is None else Path(folder))
+    except BankError:
+        return None
+
+
+def complete_question_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """The question ids starting with what was typed, each with its title (shell completion)."""
+    bank = _bank_for_completion(ctx)
+    if bank is None:
+        return []
+    from drill.text import visible
+
+    return [
+        (q.id, visible(q.title)) for q in bank.questions.values() if q.id.startswith(incomplete)
+    ]
+
+
+def complete_exercise_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """The exercise ids starting with what was typed, each with its title (shell completion)."""
+    bank = _bank_for_completion(ctx)
+    if bank is None:
+        return []
+    from drill.text import visible
+
+    return [
+        (e.id, visible(e.title)) for e in bank.exercises.values() if e.id.startswith(incomplete)
+    ]
+
+
 QuestionIdArgument = Annotated[
     str,
     typer.Argument(
-        help="A question id, or any unique start of one (see 'drill list').", show_default=False
+        help="A question id, or any unique start of one (see 'drill list').",
+        show_default=False,
+        autocompletion=complete_question_id,
     ),
 ]
 
@@ -275,7 +339,9 @@ def quiz(
         list[str] | None,
         typer.Argument(
             help="Ask exactly these questions (ids or unique starts of ids), in this order.",
+            metavar="ID...",
             show_default=False,
+            autocompletion=complete_question_id,
         ),
     ] = None,
     topic: TopicOption = None,
@@ -344,6 +410,7 @@ def quiz(
 
     bank = load(bank_dir)
     filters = _filters(topic, difficulty, company, kind)
+    console = make_console()
     with progress_store() as store:
         if question_ids:
             chosen_otherwise = (topic, difficulty, company, kind, seed)
@@ -356,9 +423,9 @@ def quiz(
             if not questions:
                 fail("no questions match these filters; 'drill list' shows what the bank holds")
         else:
-            questions = _scheduled(store, bank, filters, new_per_day)
+            questions = _scheduled(store, bank, filters, new_per_day, count, console)
         questions = questions[:count]
-        view = TerminalQuiz(make_console(), time.monotonic)
+        view = TerminalQuiz(console, time.monotonic)
         session = QuizSession(questions, view, time.monotonic, recorder=store)
         try:
             session.run()
@@ -368,31 +435,33 @@ def quiz(
         view.show_summary(session.records)
 
 
-def _scheduled(store: Store, bank: Bank, filters: Filters, new_per_day: int) -> list[Question]:
+def _scheduled(
+    store: Store,
+    bank: Bank,
+    filters: Filters,
+    new_per_day: int,
+    count: int | None,
+    console: Console,
+) -> list[Question]:
     """The due and new questions a scheduled quiz asks; when none, say why and exit 0."""
     from drill.progress import clock
     from drill.progress.schedule import first_reviewed_today, plan
+    from drill.progress.view import plan_summary
 
     candidates = [question for question in bank.questions.values() if filters.accepts(question)]
     if not candidates:
         fail("no questions match these filters; 'drill list' shows what the bank holds")
     now = clock.now()
     cards = {question_id: stored.card for question_id, stored in store.cards().items()}
-    introduced = first_reviewed_today(store.first_reviews().values(), now)
-    chosen = plan(candidates, cards, introduced, new_per_day, now)
+    # Questions of another bank, or that left this one, do not use up today's allowance.
+    first_reviews = store.first_reviews()
+    introduced = first_reviewed_today(
+        (first_reviews[q] for q in bank.questions if q in first_reviews), now
+    )
+    chosen = plan(candidates, cards, introduced, new_per_day, now).first(count)
+    console.print(plan_summary(chosen, new_per_day, now))
     if chosen.questions:
-        typer.echo(f"{len(chosen.due)} review(s) due and {len(chosen.new)} new question(s) to see.")
         return chosen.questions
-    typer.echo("Nothing is due now.")
-    if chosen.next_due is not None:
-        local = chosen.next_due.astimezone().strftime("%a %d %b at %H:%M")
-        typer.echo(f"The next review is {clock.describe_due(chosen.next_due, now)} ({local}).")
-    if chosen.new_waiting:
-        typer.echo(
-            f"{chosen.new_waiting} new question(s) wait for another day: at most "
-            f"{new_per_day} new a day (--new N changes that)."
-        )
-    typer.echo("'drill quiz --all' practises every matching question anyway.")
     raise typer.Exit(0)
 
 
@@ -402,6 +471,7 @@ ExerciseOption = Annotated[
         "--only",
         help="Only this exercise (an id or a unique prefix; repeat for several).",
         show_default=False,
+        autocompletion=complete_exercise_id,
     ),
 ]
 
@@ -422,28 +492,39 @@ def init(
         Path, typer.Argument(help="Where to write the starter file, e.g. solution.py.")
     ],
     only: ExerciseOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite FILE with a fresh starter if it exists.")
+    ] = False,
     bank_dir: BankOption = None,
 ) -> None:
     """Write a starter solution file: every exercise as a stub with its signature and shapes.
 
-    Fill in the stubs, then run drill grade FILE. Without --force an existing file is never
-    touched.
+    Fill in the stubs, then run drill grade FILE. When FILE exists, the stubs of the chosen
+    exercises it does not define yet are added at its end, e.g. drill init solution.py
+    --only relu; what it already has is left alone. Only --force replaces the file.
     """
-    from drill.grader.starter import StarterExists, write_starter
+    from drill.grader.starter import StarterUnreadable, write_starter
 
     bank = load(bank_dir)
     exercises = _exercises(bank, only)
     if not exercises:
         fail("this bank has no graded exercises")
+    existed = file.exists()
     try:
-        write_starter(file, exercises, force=force)
-    except StarterExists:
-        fail(f"{file} already exists; pass --force to overwrite it")
+        added = write_starter(file, exercises, force=force)
+    except StarterUnreadable:
+        fail(f"{file} is not UTF-8 text, so drill cannot add to it; pass --force to replace it")
     except OSError as error:
         fail(f"cannot write {file}: {error.strerror or error}")
-    names = ", ".join(e.id for e in exercises)
-    typer.echo(f"Wrote {file} with {len(exercises)} exercise stub(s): {names}")
+    added_ids = {exercise.id for exercise in added}
+    kept = [exercise.id for exercise in exercises if exercise.id not in added_ids]
+    if kept:
+        typer.echo(f"{file} already has {', '.join(kept)}: left as it is.")
+    if not added:
+        return
+    names = ", ".join(exercise.id for exercise in added)
+    verb = "Added to" if existed and not force else "Wrote"
+    typer.echo(f"{verb} {file}: {len(added)} exercise stub(s): {names}")
     typer.echo(f"Next: fill them in, then run  drill grade {file}")
 
 
@@ -706,6 +787,59 @@ def record_grades(bank: Bank, report: GradeReport) -> None:
         store.record_grade(grades, exercise_questions(bank))
 
 
+@app.command()
+def stats(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of the pictures.")
+    ] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Your progress: reviews done and due, streak, retention, mastery per topic and kind,
+    a 14-day forecast of due reviews, a 20-week practice calendar, and mock interviews."""
+    from drill.progress import clock
+    from drill.progress.stats import compute
+
+    bank = load(bank_dir)
+    with progress_store() as store:
+        figures = compute(bank, store, clock.now())
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(figures.to_json(), ensure_ascii=False, indent=2))
+        return
+    from drill.progress.view import stats_view
+    from drill.quiz.view import make_console
+
+    console = make_console()
+    console.print(stats_view(figures, console.width))
+
+
+@app.command()
+def exercises(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list with the same fields.")
+    ] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Every graded exercise (order, id, title, points) with your status, best score and
+    when you last graded it."""
+    from drill.progress.stats import exercise_progress
+
+    bank = load(bank_dir)
+    with progress_store() as store:
+        progress = exercise_progress(bank, store.grades())
+    if as_json:
+        import json
+
+        typer.echo(json.dumps([e.to_json() for e in progress], ensure_ascii=False, indent=2))
+        return
+    from drill.progress.view import exercises_view
+    from drill.quiz.view import make_console
+
+    console = make_console()
+    console.print(exercises_view(progress, console.width))
+
+
 progress_app = typer.Typer(
     help="Where your progress is kept; export it, import it, or start again.",
     no_args_is_help=True,
@@ -787,10 +921,43 @@ def progress_reset(
                 f"Forget {counts[0]} review(s), {counts[1]} grade(s) and {counts[2]} "
                 f"interview(s) in {store.path}? ('drill progress export FILE' keeps a copy)"
             )
-            if not typer.confirm(question, default=False, err=True):
+            try:
+                confirmed = typer.confirm(question, default=False, err=True)
+            except typer.Abort:  # the end of input, or Ctrl-C, at the question
+                confirmed = False
+            if not confirmed:
+                typer.echo(err=True)
                 fail("nothing was reset", EXIT_FAILED)
         store.reset()
     typer.echo("Progress reset.")
+
+
+# -- Shell completion ------------------------------------------------------------------------
+
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+    powershell = "powershell"
+    pwsh = "pwsh"
+
+
+@app.command()
+def completion(
+    shell: Annotated[Shell, typer.Argument(help="The shell to complete in.", case_sensitive=False)],
+) -> None:
+    """Print the script that lets SHELL complete drill's commands, options and choices.
+
+    bash or zsh: add  eval "$(drill completion bash)"  (or zsh) to ~/.bashrc or ~/.zshrc.
+    fish: drill completion fish > ~/.config/fish/completions/drill.fish
+    """
+    # Typer answers the completion requests themselves; this only prints its script for them.
+    from typer._completion_shared import get_completion_script
+
+    typer.echo(
+        get_completion_script(prog_name="drill", complete_var=COMPLETE_VARIABLE, shell=shell.value)
+    )
 
 
 def main() -> None:
@@ -800,8 +967,15 @@ def main() -> None:
     """
     import os
 
+    if COMPLETE_VARIABLE in os.environ:
+        # A shell asks for completions (see drill completion). With add_completion off,
+        # Typer leaves its completion classes unregistered, so register them for this run.
+        from typer._completion_classes import completion_init
+
+        completion_init()
     try:
-        app()
+        # The same name, usage line and completion variable under python -m drill.
+        app(prog_name="drill")
     except KeyboardInterrupt:
         typer.echo("\ndrill: interrupted", err=True)
         raise SystemExit(130) from None
