@@ -7,7 +7,7 @@ an exit code: 1 for a failed check or grade, 2 for input drill cannot use.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -87,8 +87,11 @@ def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load(bank_dir: Path | None) -> Bank:
-    """The bank, or a clear message and exit code 2 when it cannot be loaded."""
+def load(bank_dir: Path | None, complain: Callable[[str], NoReturn] = fail) -> Bank:
+    """The bank, or a clear message and exit code 2 when it cannot be loaded.
+
+    `complain` says it and exits (drill grade --json passes one that prints a JSON object).
+    """
     from drill.bank import BankError, load_bank
 
     try:
@@ -98,7 +101,7 @@ def load(bank_dir: Path | None) -> Bank:
         lines = "\n".join(f"  {issue}" for issue in error.issues[:20])
         more = f"\n  … and {count - 20} more" if count > 20 else ""
         command = "drill check" if bank_dir is None else f"drill check {bank_dir}"
-        fail(f"the question bank has {count} problem(s); run '{command}':\n{lines}{more}")
+        complain(f"the question bank has {count} problem(s); run '{command}':\n{lines}{more}")
 
 
 # -- Browsing the bank and the quiz ---------------------------------------------------------
@@ -476,14 +479,16 @@ ExerciseOption = Annotated[
 ]
 
 
-def _exercises(bank: Bank, only: list[str] | None) -> list[Exercise]:
+def _exercises(
+    bank: Bank, only: list[str] | None, complain: Callable[[str], NoReturn] = fail
+) -> list[Exercise]:
     """The exercises named by --only (all of them without it), or exit 2 for an unknown id."""
     from drill.bank import UnknownId, select
 
     try:
         return [bank.exercises[name] for name in select(bank.exercises, only or [])]
     except UnknownId as error:
-        fail(error.describe())
+        complain(error.describe())
 
 
 @app.command()
@@ -593,8 +598,8 @@ def grade(
     except Ungradeable as error:
         unusable(f"cannot grade {solution}: {error}")
     with session:
-        bank = load(bank_dir)
-        exercises = _exercises(bank, only)
+        bank = load(bank_dir, unusable)
+        exercises = _exercises(bank, only, unusable)
         if not exercises:
             unusable("this bank has no graded exercises")
         from drill.grader.cases import SpecError

@@ -307,12 +307,12 @@ class Session:
         read_end, write_end = os.pipe()
         self.runs += 1
         try:
-            worker.send(fd=write_end, command="run", exercise=exercise_id)
-            os.close(write_end)
+            try:
+                worker.send(fd=write_end, command="run", exercise=exercise_id)
+            finally:
+                os.close(write_end)  # the supervisor has its own copy now: EOF comes from it
             return Run(self, worker, read_end, time.monotonic() + self.timeout).outcome()
         finally:
-            with contextlib.suppress(OSError):
-                os.close(write_end)
             os.close(read_end)
 
 
