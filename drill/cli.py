@@ -7,7 +7,7 @@ an exit code: 1 for a failed check or grade, 2 for input drill cannot use.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -87,8 +87,11 @@ def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load(bank_dir: Path | None) -> Bank:
-    """The bank, or a clear message and exit code 2 when it cannot be loaded."""
+def load(bank_dir: Path | None, complain: Callable[[str], NoReturn] = fail) -> Bank:
+    """The bank, or a clear message and exit code 2 when it cannot be loaded.
+
+    `complain` says it and exits (drill grade --json passes one that prints a JSON object).
+    """
     from drill.bank import BankError, load_bank
 
     try:
@@ -98,7 +101,7 @@ def load(bank_dir: Path | None) -> Bank:
         lines = "\n".join(f"  {issue}" for issue in error.issues[:20])
         more = f"\n  … and {count - 20} more" if count > 20 else ""
         command = "drill check" if bank_dir is None else f"drill check {bank_dir}"
-        fail(f"the question bank has {count} problem(s); run '{command}':\n{lines}{more}")
+        complain(f"the question bank has {count} problem(s); run '{command}':\n{lines}{more}")
 
 
 # -- Browsing the bank and the quiz ---------------------------------------------------------
@@ -475,14 +478,16 @@ ExerciseOption = Annotated[
 ]
 
 
-def _exercises(bank: Bank, only: list[str] | None) -> list[Exercise]:
+def _exercises(
+    bank: Bank, only: list[str] | None, complain: Callable[[str], NoReturn] = fail
+) -> list[Exercise]:
     """The exercises named by --only (all of them without it), or exit 2 for an unknown id."""
     from drill.bank import UnknownId, select
 
     try:
         return [bank.exercises[name] for name in select(bank.exercises, only or [])]
     except UnknownId as error:
-        fail(error.describe())
+        complain(error.describe())
 
 
 @app.command()
@@ -550,6 +555,14 @@ def grade(
             "--strict", help="Refuse to grade unless every sandbox protection is available."
         ),
     ] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Grade again each time FILE is saved, until Ctrl-C; with --json, one line "
+            "per round.",
+        ),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with every result, nothing else.")
     ] = False,
@@ -580,25 +593,25 @@ def grade(
     except LimitError as error:
         unusable(str(error))
     try:
-        session = open_session(solution, *limits, strict=strict)  # the worker starts now
+        session = open_session(solution, *limits, strict=strict, watching=watch)  # starts now
     except Ungradeable as error:
         unusable(f"cannot grade {solution}: {error}")
     with session:
-        bank = load(bank_dir)
-        exercises = _exercises(bank, only)
+        bank = load(bank_dir, unusable)
+        exercises = _exercises(bank, only, unusable)
         if not exercises:
             unusable("this bank has no graded exercises")
         from drill.grader.cases import SpecError
 
         try:
+            if watch:
+                _watch(session, bank, exercises, json_output)
             report = _grade_with_progress(session, bank, exercises, show=not json_output)
         except Ungradeable as error:
             unusable(f"cannot grade {solution}: {error}")
         except SpecError as error:
             unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
-    from drill.grader.sandbox import Protections
-
-    missing = Protections(**report.sandbox).missing() if report.sandbox else []
+    missing = _missing_protections(report)
     if missing:
         typer.echo(f"drill: graded without {', '.join(missing)} (see --strict)", err=True)
     if json_output:
@@ -615,6 +628,67 @@ def grade(
             typer.echo("Interrupted: the exercises above are all that was graded.", err=True)
         raise typer.Exit(130)
     raise typer.Exit(report.exit_code)
+
+
+def _watch(session: Session, bank: Bank, exercises: list[Exercise], json_output: bool) -> NoReturn:
+    """Grade on every save of the file until Ctrl-C, which exits 130 (drill grade --watch)."""
+    import json
+    import signal
+    import time
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from drill.grader.report import render
+    from drill.grader.watch import watch_and_grade
+
+    console = Console(highlight=False)
+    title = f"drill grade --watch {session.solution.name}"
+
+    def heading(report: GradeReport | None) -> None:
+        console.clear()
+        stamp = time.strftime("%H:%M:%S")
+        console.print(Text(f"{title} · graded at {stamp} · Ctrl-C to stop", style="dim"))
+        missing = _missing_protections(report) if report else []
+        if missing:
+            console.print(Text(f"graded without {', '.join(missing)}", style="yellow"))
+
+    def on_report(report: GradeReport) -> None:
+        # Ctrl-C waits until the round is kept: once a round is shown, it is recorded.
+        pressed: list[int] = []
+        previous = signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number))
+        try:
+            if json_output:
+                typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+            else:
+                heading(report)
+                render(report, console)
+            record_grades(bank, report)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if pressed:
+            raise KeyboardInterrupt
+
+    def on_error(message: str) -> None:
+        if json_output:
+            error = {"error": message, "exercises": [], "points": 0, "max_points": 0}
+            typer.echo(json.dumps(error, ensure_ascii=False))
+        else:
+            heading(None)
+            console.print(Text(message))
+            console.print(Text("Waiting for the next save…", style="dim"))
+
+    try:
+        watch_and_grade(session, bank, exercises, on_report, on_error)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    raise typer.Exit(0)  # the watch ends only on Ctrl-C
+
+
+def _missing_protections(report: GradeReport) -> list[str]:
+    from drill.grader.sandbox import Protections
+
+    return Protections(**report.sandbox).missing() if report.sandbox else []
 
 
 def _grade_with_progress(

@@ -131,9 +131,14 @@ def grade_session(
     bank: Bank,
     exercises: list[Exercise],
     on_start: Callable[[str], None] = lambda exercise_id: None,
+    prepared: list[Prepared] | None = None,
 ) -> GradeReport:
-    """Grade the session's submission on `exercises`; Ungradeable if it cannot be imported."""
-    prepared = [prepare(bank, exercise) for exercise in exercises]
+    """Grade the session's submission on `exercises`; Ungradeable if it cannot be imported.
+
+    `prepared` (the exercises' cases and reference results) is made here unless given, as
+    drill grade --watch does to compute it once for every round.
+    """
+    prepared = prepared or [prepare(bank, exercise) for exercise in exercises]
     plan, arrays = _worker_plan(prepared)
     by_id = {item.exercise.id: item for item in prepared}
     results = {}
