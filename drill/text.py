@@ -33,3 +33,8 @@ def visible(text: str) -> str:
         else _shown(character)
         for character in text
     )
+
+
+def plural(count: int, noun: str) -> str:
+    """`count` and `noun`, the noun with an s unless there is exactly one: "1 hint", "3 hints"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

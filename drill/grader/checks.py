@@ -14,8 +14,16 @@ from typing import Any
 import numpy as np
 
 from drill.grader.cases import Case, SpecError, case_rng, make_arrays, parse_cases
-from drill.grader.compare import ROWS_SHOWN, Difference, Observed, index_text, number
-from drill.grader.worker import PROBE_FUNCTIONS
+from drill.grader.compare import (
+    ROWS_SHOWN,
+    Difference,
+    Observed,
+    index_text,
+    is_low_precision,
+    number,
+    numbers_apart,
+)
+from drill.grader.worker import PROBE_FUNCTIONS, ExpressionError, parse_expression
 
 # A central difference with this step is accurate to ~1e-10 on smooth layers in float64,
 # far below the tolerance, while wrong gradients are typically off by order one.
@@ -145,6 +153,14 @@ class LayerCheck(_CheckType):
             if grad is None or grad.kind != "array":
                 continue  # the comparison with the reference already reports this
             direction = plan.arrays[probe["direction"]]
+            coarse = _low_precision_probe(user, index)
+            if coarse is not None:
+                summary = (
+                    f"lost precision: your forward returns {coarse}, too coarse for central "
+                    f"differences with ε = {probe['eps']:g} to check {name}; compute in float64"
+                )
+                findings.append((f"{GRADCHECK_PREFIX}{name}", Difference(summary)))
+                continue
             numeric = _directional(plan, user, index)
             if numeric is None or grad.value.shape != direction.shape:
                 continue
@@ -164,15 +180,33 @@ class LayerCheck(_CheckType):
         return findings
 
 
+def _low_precision_probe(user: dict[str, Observed], index: int) -> str | None:
+    """The dtype of probe `index`'s forward outputs when it is narrower than float64."""
+    for sign in "+-":
+        value = user.get(f"probe {index} {sign}")
+        if value is not None and value.kind == "array" and is_low_precision(value.value):
+            return str(value.value.dtype)
+    return None
+
+
 def _directional(plan: CasePlan, user: dict[str, Observed], index: int) -> float | None:
-    """⟨grad_output, forward(p + εu) − forward(p − εu)⟩ / 2ε from probe `index`, if usable."""
+    """⟨grad_output, forward(p + εu) − forward(p − εu)⟩ / 2ε from probe `index`, if usable.
+
+    Outputs that are not floats (a boolean mask, integers) are left to the output check.
+    """
     grad_output = plan.arrays["grad_output"]
     plus, minus = user.get(f"probe {index} +"), user.get(f"probe {index} -")
     for value in (plus, minus):
-        if value is None or value.kind != "array" or value.value.shape != grad_output.shape:
+        if (
+            value is None
+            or value.kind != "array"
+            or value.value.dtype.kind != "f"
+            or value.value.shape != grad_output.shape
+        ):
             return None
     eps = plan.call["probes"][index]["eps"]
-    return float(np.sum(grad_output * (plus.value - minus.value))) / (2 * eps)
+    difference = plus.value.astype(float) - minus.value.astype(float)
+    return float(np.sum(grad_output * difference)) / (2 * eps)
 
 
 def _pinpoint(
@@ -196,7 +230,7 @@ def _pinpoint(
     worst = sorted(np.ndindex(*grad.shape), key=lambda i: -error[i])[:ROWS_SHOWN]
     worst = [i for i in worst if error[i] > GRADCHECK_RTOL] or worst[:1]
     summary += f"; the largest mismatch is {name}{index_text(worst[0])}"
-    rows = [(index_text(i), number(grad[i]), number(numeric[i])) for i in worst]
+    rows = [(index_text(i), *numbers_apart(grad[i], numeric[i])) for i in worst]
     return Difference(summary, rows)
 
 
@@ -255,9 +289,11 @@ class AutogradCheck(_CheckType):
             if not isinstance(case.extra.get("expression"), str) or not isinstance(inputs, dict):
                 raise SpecError(f"case '{case.name}' needs an 'expression' and 'inputs'")
             try:
-                compile(case.extra["expression"], case.name, "eval")
+                parse_expression(case.extra["expression"], inputs)
             except SyntaxError as error:
                 raise SpecError(f"case '{case.name}': invalid expression: {error.msg}") from None
+            except ExpressionError as error:
+                raise SpecError(f"case '{case.name}': {error}") from None
         return cases
 
     def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):

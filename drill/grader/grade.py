@@ -16,7 +16,7 @@ from drill.bank import Bank, Exercise, Mistake
 from drill.grader.cases import SpecError
 from drill.grader.checks import CasePlan, CheckType, check_type
 from drill.grader.compare import compare
-from drill.grader.judge import CaseObservation, MistakeCatalogue, judge, observe
+from drill.grader.judge import CaseObservation, MistakeCatalogue, judge_exercise, observe
 from drill.grader.results import GradeReport
 from drill.grader.runner import Session, open_session
 from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
@@ -141,8 +141,14 @@ def grade_session(
         item = by_id[exercise_id]
         # A submission's inf and NaN are findings to report, not warnings to print.
         with np.errstate(all="ignore"):
-            results[exercise_id] = judge(
-                item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
+            results[exercise_id] = judge_exercise(
+                item.exercise,
+                item.kind,
+                item.plans,
+                item.references,
+                outcome,
+                item.mistakes,
+                session.memory_bytes >> 20,
             )
     return GradeReport(str(session.solution), [results[e.id] for e in exercises])
 

@@ -19,7 +19,7 @@ import numpy as np
 from drill.bank import Exercise
 from drill.grader.checks import GRADCHECK_PREFIX, CasePlan, CheckType
 from drill.grader.compare import Difference, Observed, compare, same
-from drill.grader.results import CheckResult, ExerciseResult
+from drill.grader.results import CheckResult, ExerciseResult, ExerciseStatus
 from drill.grader.runner import Outcome
 from drill.grader.worker import DRIVERS, Recorder, Stop, encode
 
@@ -136,19 +136,21 @@ class _Finding:
     case: int
     difference: Difference | None
     mistake: tuple[str, str] | None = None
+    reached: bool = True
 
 
-def judge(
+def judge_exercise(
     exercise: Exercise,
     kind: CheckType,
     plans: list[CasePlan],
     references: list[CaseObservation],
     outcome: Outcome,
     mistakes: MistakeCatalogue,
+    memory_mb: int,
 ) -> ExerciseResult:
     """The result of one exercise from what its worker run produced."""
 
-    def result(status: str, message: str, checks: list[CheckResult], **extra: str):
+    def result(status: ExerciseStatus, message: str, checks: list[CheckResult], **extra: str):
         passed = sum(c.passed for c in checks)
         points = exercise.points * passed / len(checks) if checks else 0.0
         return ExerciseResult(
@@ -167,24 +169,34 @@ def judge(
         return result("missing", f"{exercise.entry} is not defined in your file", [])
     if outcome.status == "timeout":
         return result("timeout", f"{exercise.entry} {outcome.detail}", [])
-    if outcome.status == "crashed" or len(outcome.cases) != len(plans):
+    observed = [decode(case, outcome.arrays) for case in outcome.cases]
+    # The worker stops an exercise at its first MemoryError: the cases after it never ran.
+    memory = next((i for i, case in enumerate(observed) if _raised(case, "MemoryError")), None)
+    if outcome.status != "crashed" and memory is not None and len(observed) <= len(plans):
+        where = plans[memory].case.describe()
+        message = (
+            f"{exercise.entry} used more than {memory_mb} MiB of memory (the --memory limit) "
+            f"on case {memory + 1} of {len(plans)}: {where}"
+        )
+        return result("error", message, [], traceback=observed[memory].error["traceback"])
+    if outcome.status == "crashed" or len(observed) != len(plans):
         detail = outcome.detail or "it sent malformed data"
         return result("error", f"the process running {exercise.entry} died: {detail}", [])
 
-    observed = [decode(case, outcome.arrays) for case in outcome.cases]
-    for case in observed:
-        if case.error and case.error["type"] == "NotImplementedError":
-            stage = case.error["stage"]
-            message = f"{exercise.entry} ({stage}) raises NotImplementedError: still a stub"
-            return result("missing", message, [])
+    stubbed = [i for i, case in enumerate(observed) if _raised(case, "NotImplementedError")]
+    if len(stubbed) == len(plans):
+        stage = observed[0].error["stage"]
+        message = f"{exercise.entry} ({stage}) raises NotImplementedError: still a stub"
+        return result("missing", message, [])
 
     findings: dict[str, list[_Finding]] = {}
     for index, (plan, reference, user) in enumerate(zip(plans, references, observed)):
         for name, expected in reference.values.items():
             obtained = user.values.get(name)
             if obtained is None:
-                reached = Difference("not checked: an earlier call raised an exception")
-                findings.setdefault(_check_name(name), []).append(_Finding(index, reached))
+                findings.setdefault(_check_name(name), []).append(
+                    _Finding(index, None, reached=False)
+                )
                 continue
             difference = compare(obtained, expected)
             if difference is not None and " after " in name:
@@ -204,29 +216,42 @@ def judge(
             findings.setdefault(name, []).append(_Finding(index, difference))
 
     checks = [_summarise(name, group, plans) for name, group in findings.items()]
+    failing = [c for c in checks if c.status == "failed"]
     errors = [(i, case.error) for i, case in enumerate(observed) if case.error]
-    if errors:
-        index, error = errors[0]
+    raised = [(i, error) for i, error in errors if error["type"] != "NotImplementedError"]
+    if raised:
+        index, error = raised[0]
         mistake = mistakes.matching_error(index, error)
         text = f"{error['stage']} raised {error['type']}: {error['text']}".rstrip(": ")
         where = plans[index].case.describe()
         message = f"{mistake[1]} ({text})" if mistake else f"{text} (case: {where})"
         return result("error", message, checks, traceback=error.get("traceback", ""))
-    failing = [c for c in checks if not c.passed]
-    if not failing:
-        return result("passed", "all checks passed", checks)
-    return result("failed", _headline(failing, checks), checks)
+    if failing:
+        return result("failed", _headline(failing, checks), checks)
+    if errors:  # some cases, not all, still raise NotImplementedError
+        index, error = errors[0]
+        message = (
+            f"{exercise.entry} ({error['stage']}) raises NotImplementedError on case "
+            f"{index + 1} of {len(plans)}: {plans[index].case.describe()}; finish it"
+        )
+        return result("failed", message, checks)
+    return result("passed", "all checks passed", checks)
+
+
+def _raised(case: CaseObservation, error_type: str) -> bool:
+    return case.error is not None and case.error["type"] == error_type
 
 
 def _summarise(name: str, group: list[_Finding], plans: list[CasePlan]) -> CheckResult:
     bad = [f for f in group if f.difference is not None]
     if not bad:
-        return CheckResult(name=name, passed=True)
+        reached = all(f.reached for f in group)
+        return CheckResult(name=name, status="passed" if reached else "not reached")
     first = next((f for f in bad if f.mistake), bad[0])
     case = plans[first.case].case
     return CheckResult(
         name=name,
-        passed=False,
+        status="failed",
         message=first.difference.summary,
         case=f"case {first.case + 1} of {len(plans)}: {case.describe()}",
         rows=first.difference.rows,

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# passed: every check passed; failed: a value is wrong; error: the code raised or its process
+# died; timeout: it ran out of time; missing: not attempted (not defined, or a stub).
+ExerciseStatus = Literal["passed", "failed", "error", "timeout", "missing"]
+# A check is "not reached" when an earlier call of its case raised.
+CheckStatus = Literal["passed", "failed", "not reached"]
+FAILING: frozenset[ExerciseStatus] = frozenset({"failed", "error", "timeout"})
 
 
 @dataclass
@@ -11,18 +18,22 @@ class CheckResult:
     """One check of one exercise, aggregated over its cases."""
 
     name: str
-    passed: bool
+    status: CheckStatus
     message: str = ""
     case: str = ""
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # index, obtained, expected
     mistake: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
 
 
 @dataclass
 class ExerciseResult:
     id: str
     title: str
-    status: str
+    status: ExerciseStatus
     message: str
     points: float
     max_points: int
@@ -47,8 +58,7 @@ class GradeReport:
     @property
     def exit_code(self) -> int:
         """0 when nothing attempted failed; 1 when an exercise failed, errored or timed out."""
-        bad = {"failed", "error", "timeout"}
-        return 1 if any(e.status in bad for e in self.exercises) else 0
+        return 1 if any(e.status in FAILING for e in self.exercises) else 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +82,12 @@ class GradeReport:
 
 
 def _check_json(check: CheckResult) -> dict[str, Any]:
-    data = asdict(check)
-    data["rows"] = [list(row) for row in check.rows]
-    return data
+    return {
+        "name": check.name,
+        "passed": check.passed,
+        "status": check.status,
+        "message": check.message,
+        "case": check.case,
+        "rows": [list(row) for row in check.rows],
+        "mistake": check.mistake,
+    }
