@@ -1,0 +1,281 @@
+"""Verdicts on honest mistakes, and a report that shows outside text without obeying it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from drill.bank import load_bank
+from drill.cli import app
+from drill.grader.compare import Observed, compare, number, numbers_apart
+from drill.grader.grade import grade
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "solutions" / "backprop.py"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+runner = CliRunner()
+
+# Sequences a terminal would obey: set the title (OSC 0), write the clipboard (OSC 52), clear
+# the screen (CSI 2J), and a carriage return that redraws a line to read "passed".
+ATTACK = "\x1b]0;owned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J\rlinear ✓ passed 10/10"
+RAW = ("\x1b", "\x07", "\r", "\x9b")
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return load_bank()
+
+
+def write(tmp_path: Path, source: str, name: str = "solution.py") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return path
+
+
+def reference_with(tmp_path: Path, replacements: dict[str, str], extra: str = "") -> Path:
+    source = REFERENCE.read_text()
+    for old, new in replacements.items():
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    return write(tmp_path, source + textwrap.dedent(extra))
+
+
+def one_result(path: Path, bank, exercise_id: str):
+    (result,) = grade(path, bank, [bank.exercises[exercise_id]]).exercises
+    return result
+
+
+def failing(result) -> dict[str, object]:
+    return {check.name: check for check in result.checks if check.status == "failed"}
+
+
+# --- nothing reaches the terminal raw ------------------------------------------------------
+
+
+def hostile_text_solution(tmp_path: Path) -> Path:
+    return reference_with(
+        tmp_path,
+        {
+            "        self.x = x\n": f"        self.x = x\n        print({ATTACK!r})\n",
+            "        self.grad_b = grad_output.sum(axis=0)\n": (
+                f"        raise ValueError({ATTACK!r})\n"
+            ),
+        },
+    )
+
+
+def test_a_submissions_escape_sequences_are_shown_not_sent(tmp_path):
+    path = hostile_text_solution(tmp_path)
+    result = runner.invoke(app, ["grade", str(path), "--only", "linear"])
+    assert result.exit_code == 1
+    for character in RAW:
+        assert character not in result.output
+    # Shown, escaped, in the exception message, the traceback and the printed output.
+    assert result.output.count("\\x1b]52;c;ZXZpbA==\\x07") >= 3
+    assert "\\x1b[2J\\x0dlinear ✓ passed 10/10" in result.output
+
+
+def test_json_carries_the_submissions_text_exactly(tmp_path):
+    path = hostile_text_solution(tmp_path)
+    result = runner.invoke(app, ["grade", str(path), "--only", "linear", "--json"])
+    assert result.exit_code == 1
+    for character in RAW:
+        assert character not in result.stdout  # JSON escapes control characters
+    (linear,) = json.loads(result.stdout)["exercises"]
+    assert ATTACK in linear["output"]
+    assert ATTACK in linear["message"]
+    assert ATTACK in linear["traceback"]
+
+
+def test_bank_text_in_the_report_is_shown_not_sent(tmp_path):
+    root = tmp_path / "bank"
+    shutil.copytree(FIXTURES / "bank", root / "questions")
+    shutil.copytree(FIXTURES / "solutions", root / "solutions")
+    exercise = root / "questions" / "backprop" / "exercises" / "linear_backward.yaml"
+    text = exercise.read_text().replace(
+        "message: grad_b must sum grad_output over the batch",
+        'message: "grad_b must sum \\e]52;c;ZXZpbA==\\a over the batch \\x9b2J"',
+    )
+    exercise.write_text(text)
+    source = (root / "solutions" / "backprop.py").read_text()
+    path = write(tmp_path, source.replace("grad_output.sum(axis=0)", "grad_output[0]"))
+    args = ["grade", str(path), "--bank", str(root / "questions")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert "grad_b must sum \\x1b]52;c;ZXZpbA==\\x07 over the batch \\x9b2J" in result.output
+    for character in RAW:
+        assert character not in result.output
+
+
+# --- what "missing" means -----------------------------------------------------------------
+
+
+def test_a_stub_file_is_missing_in_one_line_not_one_per_exercise(tmp_path):
+    starter = tmp_path / "starter.py"
+    assert runner.invoke(app, ["init", str(starter)]).exit_code == 0
+    result = runner.invoke(app, ["grade", str(starter)])
+    assert result.exit_code == 0
+    assert "still a stub" not in result.output
+    assert result.output.count("Not attempted yet") == 1
+    assert "linear, relu," in result.output
+
+
+def test_a_stub_that_raises_on_one_case_only_is_failed_not_missing(tmp_path, bank):
+    """NotImplementedError for a batch of one, and a wrong grad_b on the other cases."""
+    path = reference_with(
+        tmp_path,
+        {
+            "        self.grad_b = grad_output.sum(axis=0)\n": (
+                "        if grad_output.shape[0] == 1:\n"
+                "            raise NotImplementedError\n"
+                "        self.grad_b = grad_output.mean(axis=0)\n"
+            )
+        },
+    )
+    result = one_result(path, bank, "linear")
+    assert result.status == "failed"
+    assert "the bias gradient sums over the batch" in result.message
+    assert 0 < result.points < result.max_points
+
+
+def test_a_stub_that_raises_on_one_case_and_passes_the_rest_is_failed(tmp_path, bank):
+    path = reference_with(
+        tmp_path,
+        {
+            "        self.grad_b = grad_output.sum(axis=0)\n": (
+                "        if grad_output.shape[0] == 1:\n"
+                "            raise NotImplementedError\n"
+                "        self.grad_b = grad_output.sum(axis=0)\n"
+            )
+        },
+    )
+    result = one_result(path, bank, "linear")
+    assert result.status == "failed"
+    assert "raises NotImplementedError on case" in result.message
+    assert "batch of one" in result.message
+    unreached = [c.name for c in result.checks if c.status == "not reached"]
+    assert "grad_b" in unreached
+
+
+def test_a_raising_forward_lists_the_checks_it_kept_from_running_once(tmp_path):
+    path = reference_with(
+        tmp_path, {"        return x @ self.W + self.b\n": "        raise KeyError('oops')\n"}
+    )
+    result = runner.invoke(app, ["grade", str(path), "--only", "linear"])
+    assert result.exit_code == 1
+    assert "forward raised KeyError" in result.output
+    assert result.output.count("not checked") == 1
+    assert "not checked, as an earlier call raised: output, inputs unchanged," in result.output
+    assert "grad_b" in result.output.split("not checked")[1]
+
+
+# --- honest mistakes are judged, never crash drill ----------------------------------------
+
+
+def test_relu_returning_the_boolean_mask_is_failed_with_a_reason(tmp_path, bank):
+    path = reference_with(tmp_path, {"return np.where(self.mask, x, 0.0)": "return self.mask"})
+    result = one_result(path, bank, "relu")
+    assert result.status == "failed"
+    assert "True/False values; expected numbers" in failing(result)["output"].message
+
+
+def test_integer_outputs_are_compared_and_named(tmp_path, bank):
+    path = reference_with(
+        tmp_path,
+        {"return np.where(self.mask, x, 0.0)": "return np.where(self.mask, x, 0.0).astype(int)"},
+    )
+    result = one_result(path, bank, "relu")
+    assert result.status == "failed"
+    assert "holds integers, dtype int64" in failing(result)["output"].message
+
+
+def test_a_float32_forward_with_a_correct_backward_is_lost_precision(tmp_path, bank):
+    path = reference_with(
+        tmp_path,
+        {
+            "self.out = np.tanh(x)\n        return self.out\n": (
+                "self.out = np.tanh(x)\n        return self.out.astype(np.float32)\n"
+            )
+        },
+    )
+    result = one_result(path, bank, "tanh")
+    assert result.status == "failed"
+    messages = " ".join(c.message for c in failing(result).values())
+    assert "lost precision" in messages and "float32" in messages
+    assert "backward does not match your own forward" not in messages
+
+
+def test_a_0d_result_is_reported_with_its_real_shape(tmp_path, bank):
+    path = reference_with(
+        tmp_path, {"return 2.0 * (pred - target) / pred.size": "return np.array(1.0)"}
+    )
+    result = one_result(path, bank, "mse_loss_backward")
+    assert result.status == "failed"
+    assert "has shape (); expected" in failing(result)["grad_pred"].message
+
+
+def test_a_memory_error_stops_the_exercise_at_once(tmp_path):
+    """The first call allocates far beyond the cap; any later call would hang until killed."""
+    hog = """
+        _calls = []
+
+
+        def _hog_then_hang():
+            _calls.append(1)
+            if len(_calls) == 1:
+                return np.ones(1 << 40)
+            while True:
+                pass
+    """
+    path = reference_with(
+        tmp_path, {"        self.x = x\n": "        self.x = x\n        _hog_then_hang()\n"}, hog
+    )
+    args = ["grade", str(path), "--only", "linear", "--json", "--memory", "512"]
+    result = runner.invoke(app, [*args, "--timeout", "60"])
+    (linear,) = json.loads(result.stdout)["exercises"]
+    assert linear["status"] == "error"
+    assert linear["message"].startswith("Linear used more than 512 MiB of memory")
+    assert "case 1 of" in linear["message"]
+
+
+# --- numbers in the report ------------------------------------------------------------------
+
+
+def test_the_table_shows_enough_digits_to_see_the_difference():
+    assert numbers_apart(11.62941, 11.62942) == ("11.62941", "11.62942")
+    assert numbers_apart(1.0, 2.0) == ("1", "2")
+    difference = compare(
+        Observed("array", np.array([11.62951, 3.0])), Observed("array", np.array([11.6294, 3.0]))
+    )
+    ((index, obtained, expected),) = difference.rows
+    assert index == "[0]" and obtained != expected
+
+
+def test_negative_zero_prints_as_zero():
+    assert number(-0.0) == "0"
+    assert numbers_apart(-0.0, 1.0) == ("0", "1")
+
+
+def test_a_scalar_is_not_shown_at_an_empty_index():
+    difference = compare(Observed("number", 2.5), Observed("number", 2.0))
+    assert "[]" not in difference.summary
+    assert difference.summary.startswith("differs; relative difference 2.5e-01")
+    ((index, obtained, expected),) = difference.rows
+    assert (index, obtained, expected) == ("", "2.5", "2")
+
+
+def test_element_counts_agree_in_number():
+    one = compare(
+        Observed("array", np.array([1.0, 5.0, 3.0])), Observed("array", np.array([1.0, 2.0, 3.0]))
+    )
+    assert one.summary.startswith("1 of 3 elements differs;")
+    nan = compare(
+        Observed("array", np.array([np.nan, 2.0])), Observed("array", np.array([1.0, 2.0]))
+    )
+    assert nan.summary == "1 of 2 elements is NaN (first at [0])"
