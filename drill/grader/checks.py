@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from drill.bank.schema import excerpt
 from drill.grader.cases import Case, SpecError, case_rng, make_arrays, parse_cases
 from drill.grader.compare import (
     ROWS_SHOWN,
@@ -49,10 +50,12 @@ class CasePlan:
 def _check_fields(check: dict[str, Any], required: set[str], optional: set[str]) -> None:
     unknown = set(check) - required - optional - {"type"}
     if unknown:
-        raise SpecError(f"unknown field '{sorted(unknown)[0]}' for check type {check['type']}")
+        raise SpecError(
+            f"unknown field {excerpt(sorted(unknown)[0])} for check type {excerpt(check['type'])}"
+        )
     missing = required - set(check)
     if missing:
-        raise SpecError(f"check type {check['type']} needs '{sorted(missing)[0]}'")
+        raise SpecError(f"check type {excerpt(check['type'])} needs '{sorted(missing)[0]}'")
 
 
 def _names(check: dict[str, Any], key: str) -> list[str]:
@@ -69,7 +72,7 @@ def _scalar_values(names: list[str], case: Case, arrays: dict[str, Any]) -> dict
         if name in arrays:
             continue
         if name not in case.variables:
-            raise SpecError(f"case '{case.name}' has no array or variable '{name}'")
+            raise SpecError(f"case {excerpt(case.name)} has no array or variable {excerpt(name)}")
         value = case.variables[name]
         values[name] = int(value) if float(value).is_integer() else float(value)
     return values
@@ -99,12 +102,20 @@ class LayerCheck(_CheckType):
         _check_fields(check, {"init", "input", "arrays", "cases"}, {"grads", "grad_input"})
         _names(check, "init")
         grads = check.get("grads", {})
-        if not isinstance(grads, dict) or not all(name in check["init"] for name in grads):
+        if (
+            not isinstance(grads, dict)
+            or not all(name in check["init"] for name in grads)
+            or not all(isinstance(v, str) and v.isidentifier() for v in grads.values())
+        ):
             raise SpecError("'grads' must map constructor arguments to gradient attributes")
+        if not isinstance(check["input"], str):
+            raise SpecError("'input' must be the name of an array")
+        if not isinstance(check.get("grad_input", True), bool):
+            raise SpecError("'grad_input' must be true or false")
         cases = parse_cases(check)
         for case in cases:
             if check["input"] not in case.arrays:
-                raise SpecError(f"the input '{check['input']}' is not a declared array")
+                raise SpecError(f"the input {excerpt(check['input'])} is not a declared array")
         return cases
 
     def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
@@ -242,6 +253,7 @@ class FunctionCheck(_CheckType):
     def validate(self, check: dict[str, Any]) -> list[Case]:
         _check_fields(check, {"args", "returns", "cases"}, {"arrays"})
         _names(check, "args")
+        _check_returns(check["returns"])
         return parse_cases(check)
 
     def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
@@ -256,6 +268,20 @@ class FunctionCheck(_CheckType):
         return CasePlan(case, call, arrays)
 
 
+def _check_returns(returns: Any) -> None:
+    """A name, a list of structures (a tuple), or a mapping of keys to structures."""
+    if isinstance(returns, str):
+        return
+    if isinstance(returns, list) and returns:
+        for item in returns:
+            _check_returns(item)
+    elif isinstance(returns, dict) and returns:
+        for item in returns.values():
+            _check_returns(item)
+    else:
+        raise SpecError(f"'returns' holds {excerpt(returns)}: use names, lists and mappings")
+
+
 class NumericalGradientCheck(_CheckType):
     """numerical_gradient(f, x, eps): called with drill's own smooth probe functions."""
 
@@ -267,7 +293,7 @@ class NumericalGradientCheck(_CheckType):
         for case in cases:
             if case.extra.get("function") not in PROBE_FUNCTIONS:
                 known = ", ".join(PROBE_FUNCTIONS)
-                raise SpecError(f"case '{case.name}' needs a 'function', one of {known}")
+                raise SpecError(f"case {excerpt(case.name)} needs a 'function', one of {known}")
         return cases
 
     def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
@@ -287,13 +313,13 @@ class AutogradCheck(_CheckType):
         for case in cases:
             inputs = case.extra.get("inputs")
             if not isinstance(case.extra.get("expression"), str) or not isinstance(inputs, dict):
-                raise SpecError(f"case '{case.name}' needs an 'expression' and 'inputs'")
+                raise SpecError(f"case {excerpt(case.name)} needs an 'expression' and 'inputs'")
             try:
                 parse_expression(case.extra["expression"], inputs)
-            except SyntaxError as error:
-                raise SpecError(f"case '{case.name}': invalid expression: {error.msg}") from None
-            except ExpressionError as error:
-                raise SpecError(f"case '{case.name}': {error}") from None
+            except (SyntaxError, ExpressionError) as error:
+                problem = error.msg if isinstance(error, SyntaxError) else str(error)
+                name = excerpt(case.name)
+                raise SpecError(f"case {name}: invalid expression: {problem}") from None
         return cases
 
     def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
@@ -316,4 +342,4 @@ def check_type(check: dict[str, Any]) -> CheckType:
         return CHECK_TYPES[check["type"]]
     except KeyError:
         known = ", ".join(CHECK_TYPES)
-        raise SpecError(f"unknown check type '{check['type']}' (known: {known})") from None
+        raise SpecError(f"unknown check type {excerpt(check['type'])} (known: {known})") from None

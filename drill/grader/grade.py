@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from drill.bank import Bank, Exercise, Mistake
+from drill.bank.schema import excerpt
 from drill.grader.cases import SpecError
 from drill.grader.checks import CasePlan, CheckType, check_type
 from drill.grader.compare import compare
@@ -41,14 +43,29 @@ def _reference_source(path: Path) -> str:
         raise SpecError(f"cannot read the reference solutions {path}: {error}") from None
 
 
+def _broken(path: Path, what: str, error: BaseException) -> SpecError:
+    """A bank error for code of the bank (`path`) that failed, naming the file and line."""
+    if isinstance(error, SyntaxError):
+        return SpecError(f"{path}:{error.lineno}: {what} has a syntax error: {error.msg}")
+    lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == str(path)]
+    where = f"{path}:{lines[-1]}" if lines else str(path)
+    text = excerpt(str(error))
+    return SpecError(f"{where}: {what} raised {type(error).__name__}: {text}")
+
+
 @cache
 def reference_module(path: Path) -> ModuleType:
-    """The reference solutions of a topic, imported from their file."""
+    """The reference solutions of a topic, imported from their file (code of the bank)."""
+    if not path.is_file():
+        raise SpecError(f"{path}: the reference solutions are missing")
     spec = importlib.util.spec_from_file_location(f"drill_reference_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise SpecError(f"cannot import the reference solutions {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as error:
+        raise _broken(path, "importing the reference solutions", error) from None
     return module
 
 
@@ -70,8 +87,15 @@ def _mistake_entry(path: Path, mistake: Mistake, entry: str) -> Callable[[], Any
     @cache
     def load() -> Any:
         namespace: dict[str, Any] = {"__name__": f"drill_mistake_{mistake.id.replace('-', '_')}"}
-        code = compile(mistaken_source(path, mistake), f"{path.name} [{mistake.id}]", "exec")
-        exec(code, namespace)
+        try:
+            code = compile(mistaken_source(path, mistake), str(path), "exec")
+            exec(code, namespace)
+        except (Exception, SystemExit) as error:
+            if isinstance(error, SpecError):
+                raise
+            raise _broken(path, f"the reference with mistake '{mistake.id}'", error) from None
+        if entry not in namespace:
+            raise SpecError(f"mistake '{mistake.id}' removes {entry} from {path.name}")
         return namespace[entry]
 
     return load
@@ -85,7 +109,12 @@ def prepare(bank: Bank, exercise: Exercise) -> Prepared:
     entry = getattr(reference_module(path), exercise.entry, None)
     if entry is None:
         raise SpecError(f"{path.name} does not define {exercise.entry}")
-    plans = [kind.plan(exercise.id, exercise.check, case, entry) for case in cases]
+    try:
+        plans = [kind.plan(exercise.id, exercise.check, case, entry) for case in cases]
+    except SpecError:
+        raise
+    except Exception as error:  # the reference's forward, run to size grad_output
+        raise _broken(path, f"the reference {exercise.entry}", error) from None
     references = [observe(kind.driver, entry, plan) for plan in plans]
     for plan, reference in zip(plans, references):
         if reference.error:

@@ -208,10 +208,14 @@ def _check_expression(node: ast.AST, bound: set[str]) -> None:
     ):
         _check_expression(node.func.value, bound)
     else:
+        what = type(node).__name__
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            what = f"calling .{node.func.attr}(…)"
+        elif isinstance(node, ast.Attribute):
+            what = f"the attribute .{node.attr}"
         allowed = ", ".join(f".{name}()" for name in sorted(AUTOGRAD_METHODS))
         raise ExpressionError(
-            f"{type(node).__name__} is not allowed; use inputs, numbers, + - * / **, "
-            f"unary -, := and {allowed}"
+            f"{what} is not allowed; use inputs, numbers, + - * / **, unary -, := and {allowed}"
         )
 
 
