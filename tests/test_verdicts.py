@@ -279,3 +279,132 @@ def test_element_counts_agree_in_number():
         Observed("array", np.array([np.nan, 2.0])), Observed("array", np.array([1.0, 2.0]))
     )
     assert nan.summary == "1 of 2 elements is NaN (first at [0])"
+
+
+# --- a scalar autograd engine written another way ---------------------------------------
+
+MICROGRAD_STYLE = """
+import math
+
+
+class Value:
+    def __init__(self, data, _parents=()):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(_parents)
+        self._backward = lambda: None
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad {op} out.grad
+            other.grad {op} out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad {op} other.data * out.grad
+            other.grad {op} self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __pow__(self, k):
+        out = Value(self.data**k, (self,))
+
+        def _backward():
+            self.grad {op} k * self.data ** (k - 1) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def relu(self):
+        out = Value(self.data if self.data > 0 else 0.0, (self,))
+
+        def _backward():
+            self.grad {op} (out.data > 0) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = Value(t, (self,))
+
+        def _backward():
+            self.grad {op} (1 - t**2) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def exp(self):
+        out = Value(math.exp(self.data), (self,))
+
+        def _backward():
+            self.grad {op} out.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        return self * -1
+
+    def __radd__(self, other):
+        return self + other
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __rsub__(self, other):
+        return other + (-self)
+
+    def __rmul__(self, other):
+        return self * other
+
+    def backward(self):
+        topo, visited = [], set()
+
+        def build(v):
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+
+        build(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+"""
+
+
+def test_a_differently_written_value_engine_passes(tmp_path, bank):
+    path = write(tmp_path, MICROGRAD_STYLE.replace("{op}", "+="))
+    assert one_result(path, bank, "value").status == "passed"
+
+
+def test_grad_assigned_is_named_for_every_input_whatever_the_traversal(tmp_path, bank):
+    path = write(tmp_path, MICROGRAD_STYLE.replace("{op}", "="))
+    result = one_result(path, bank, "value")
+    assigned = next(m for m in bank.exercises["value"].mistakes if m.id == "grad-assigned")
+    assert result.status == "failed"
+    assert result.message == assigned.message
+    wrong = failing(result)
+    assert {"a.grad", "b.grad", "c.grad"} <= set(wrong)
+    assert {check.mistake for check in wrong.values()} == {assigned.message}
+
+
+def test_number_minus_value_computed_the_wrong_way_round_is_named(tmp_path, bank):
+    source = MICROGRAD_STYLE.replace("{op}", "+=").replace(
+        "return other + (-self)", "return self - other"
+    )
+    result = one_result(write(tmp_path, source), bank, "value")
+    assert result.status == "failed"
+    assert result.message.startswith("number − Value computes Value − number")
