@@ -259,6 +259,15 @@ def test_resolve_takes_an_exact_id_or_a_unique_prefix() -> None:
     assert resolve("si", NAMES, "question") == "sigmoid-max-slope"
 
 
+def test_an_exact_id_wins_over_a_longer_id_it_begins() -> None:
+    names = ["softmax-jacobian-properties", "softmax-jacobian"]
+    assert resolve("softmax-jacobian", names, "question") == "softmax-jacobian"
+    assert resolve("softmax-jacobian-p", names, "question") == "softmax-jacobian-properties"
+    shown = CliRunner().invoke(app, ["show", "softmax-jacobian"])
+    assert shown.exit_code == 0, shown.output
+    assert "softmax-jacobian-properties" not in shown.output
+
+
 def test_resolve_refuses_an_ambiguous_prefix() -> None:
     with pytest.raises(UnknownId) as caught:
         resolve("s", NAMES, "question")

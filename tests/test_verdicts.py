@@ -408,3 +408,119 @@ def test_number_minus_value_computed_the_wrong_way_round_is_named(tmp_path, bank
     result = one_result(write(tmp_path, source), bank, "value")
     assert result.status == "failed"
     assert result.message.startswith("number − Value computes Value − number")
+
+
+# --- findings whose wording the user relies on -----------------------------------------------
+
+
+def test_an_input_modified_in_place_is_named_with_its_count(tmp_path, bank):
+    path = reference_with(
+        tmp_path, {"        self.x = x\n": "        self.x = x\n        x[0, 0] = 0.0\n"}
+    )
+    result = one_result(path, bank, "linear")
+    check = failing(result)["inputs unchanged"]
+    assert check.message == "forward modified x in place (1 of 12 elements changed); work on a copy"
+
+
+def test_a_function_that_modifies_its_argument_is_named(tmp_path, bank):
+    path = reference_with(
+        tmp_path,
+        {
+            "    return 2.0 * (pred - target) / pred.size": (
+                "    grad = 2.0 * (pred - target) / pred.size\n"
+                "    target -= target\n"
+                "    return grad"
+            )
+        },
+    )
+    check = failing(one_result(path, bank, "mse_loss_backward"))["inputs unchanged"]
+    assert check.message.startswith("the call modified target in place (")
+    assert check.message.endswith(" elements changed); work on a copy")
+
+
+@pytest.mark.parametrize(("value", "word"), [("np.nan", "NaN"), ("-np.inf", "inf")])
+def test_a_non_finite_output_is_counted_and_located(tmp_path, bank, value, word):
+    path = reference_with(
+        tmp_path,
+        {
+            "        return x @ self.W + self.b\n": (
+                "        out = x @ self.W + self.b\n"
+                f"        out[1, 2] = {value}\n"
+                "        return out\n"
+            )
+        },
+    )
+    check = failing(one_result(path, bank, "linear"))["output"]
+    assert check.message == f"1 of 20 elements is {word} (first at [1, 2])"
+
+
+def test_a_wrong_return_structure_is_a_finding_of_its_own(tmp_path, bank):
+    path = reference_with(tmp_path, {"    return dQ, dK, dV\n": "    return dQ, dK\n"})
+    result = one_result(path, bank, "attention_backward")
+    assert result.status == "failed"
+    assert failing(result)["return value"].message == (
+        "the return value has the wrong structure: expected a tuple of 3, got a tuple of 2"
+    )
+
+
+def test_a_list_where_a_dict_belongs_is_a_wrong_structure(tmp_path, bank):
+    path = reference_with(
+        tmp_path,
+        {"    return float(loss), grads\n": "    return float(loss), list(grads.values())\n"},
+    )
+    result = one_result(path, bank, "two_layer_net")
+    assert failing(result)["return value"].message == (
+        "the return value has the wrong structure: expected a dict, got a list of 4"
+    )
+
+
+# --- the time limit is per exercise ------------------------------------------------------------
+
+SLOW_FIRST_CALLS = """
+
+import functools as _functools
+import time as _time
+
+
+def _slow_first_call(function):
+    calls = []
+
+    @_functools.wraps(function)
+    def wrapped(*args, **kwargs):
+        if not calls:
+            calls.append(1)
+            _time.sleep(0.4)
+        return function(*args, **kwargs)
+
+    return wrapped
+
+
+for _entry in (Linear, ReLU, Sigmoid, Tanh, BatchNorm, LayerNorm):
+    _entry.forward = _slow_first_call(_entry.forward)
+softmax_cross_entropy_backward = _slow_first_call(softmax_cross_entropy_backward)
+mse_loss_backward = _slow_first_call(mse_loss_backward)
+softmax_backward = _slow_first_call(softmax_backward)
+gradient_check = _slow_first_call(gradient_check)
+"""
+SLOW_TEN = [
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "batchnorm",
+    "layernorm",
+    "softmax_cross_entropy_backward",
+    "mse_loss_backward",
+    "softmax_backward",
+    "gradient_check",
+]
+
+
+def test_each_exercise_gets_the_whole_time_limit(tmp_path):
+    """Ten exercises of 0.4 s each: 4 s in all, within 3 s each (a 5x margin per exercise)."""
+    path = write(tmp_path, REFERENCE.read_text() + SLOW_FIRST_CALLS)
+    only = [option for exercise in SLOW_TEN for option in ("--only", exercise)]
+    result = runner.invoke(app, ["grade", str(path), "--json", "--timeout", "3", *only])
+    statuses = {e["id"]: e["status"] for e in json.loads(result.stdout)["exercises"]}
+    assert statuses == dict.fromkeys(SLOW_TEN, "passed")
+    assert result.exit_code == 0
