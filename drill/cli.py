@@ -7,6 +7,8 @@ an exit code: 1 for a failed check or grade, 2 for input drill cannot use.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -14,11 +16,13 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from drill.progress import DEFAULT_NEW_PER_DAY
 
 if TYPE_CHECKING:
     from drill.bank import Bank, Exercise, Question
     from drill.grader.results import GradeReport
     from drill.grader.runner import Session
+    from drill.progress.store import Store
     from drill.quiz.session import Filters
 
 EXIT_FAILED = 1
@@ -264,6 +268,13 @@ def reveal(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None
 
 @app.command()
 def quiz(
+    question_ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Ask exactly these questions (ids or unique starts of ids), in this order.",
+            show_default=False,
+        ),
+    ] = None,
     topic: TopicOption = None,
     difficulty: DifficultyOption = None,
     company: CompanyOption = None,
@@ -273,26 +284,47 @@ def quiz(
         typer.Option(
             "--count",
             min=1,
-            help="Ask at most this many questions (default: every matching one).",
+            help="Ask at most this many questions (default: every one chosen).",
             show_default=False,
         ),
     ] = None,
+    new_per_day: Annotated[
+        int,
+        typer.Option(
+            "--new",
+            min=0,
+            help="At most this many never-seen questions a day in a scheduled quiz.",
+        ),
+    ] = DEFAULT_NEW_PER_DAY,
+    shuffle: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every matching question in random order, whether due or not.",
+        ),
+    ] = False,
     seed: Annotated[
         int | None,
         typer.Option(
             "--seed",
-            help="Shuffle with this seed: the same seed asks the same questions in the same order.",
+            help="Shuffle with this seed (implies --all): the same seed asks the same "
+            "questions in the same order.",
             show_default=False,
         ),
     ] = None,
     bank_dir: BankOption = None,
 ) -> None:
-    """Take a timed quiz on the matching questions, in random order.
+    """Take a timed quiz: the reviews due first, most overdue first, then new questions.
+
+    New questions come easiest first, at most --new a day. When nothing is due, it says when
+    the next review is. --all asks every matching question in random order instead, and
+    naming questions asks exactly those. Every rating is saved at once (see drill progress).
 
     Each question shows its time budget and a running clock. Type your answer (a letter or
     letters for choice questions, a number for numeric ones) or any notes, and press Enter:
     choice and numeric answers are marked right or wrong at once, then the model answer is
-    shown and you rate yourself: 1 again, 2 hard, 3 good, 4 easy (or a, h, g, e).
+    shown and you rate yourself: 1 again, 2 hard, 3 good, 4 easy (or a, h, g, e). A wrong
+    answer counts as again whatever you rate. Then it says when the question comes back.
 
     On an otherwise empty answer line, ? shows the next hint, s skips the question and q
     ends the quiz. Ctrl-C or the end of input also ends it. A summary table of time, outcome,
@@ -306,22 +338,58 @@ def quiz(
     from drill.quiz.session import QuizSession, pick
     from drill.quiz.view import TerminalQuiz, make_console
 
-    questions = pick(
-        load(bank_dir).questions.values(),
-        _filters(topic, difficulty, company, kind),
-        count=count,
-        seed=seed,
-    )
-    if not questions:
-        fail("no questions match these filters; 'drill list' shows what the bank holds")
-    view = TerminalQuiz(make_console(), time.monotonic)
-    session = QuizSession(questions, view, time.monotonic)
-    try:
-        session.run()
-    except KeyboardInterrupt:
+    bank = load(bank_dir)
+    filters = _filters(topic, difficulty, company, kind)
+    with progress_store() as store:
+        if question_ids:
+            chosen_otherwise = (topic, difficulty, company, kind, seed)
+            if shuffle or any(option is not None for option in chosen_otherwise):
+                fail("either name questions or choose them with filters, --all or --seed")
+            chosen = [_question(bank, query) for query in question_ids]
+            questions = list({question.id: question for question in chosen}.values())
+        elif shuffle or seed is not None:
+            questions = pick(bank.questions.values(), filters, seed=seed)
+            if not questions:
+                fail("no questions match these filters; 'drill list' shows what the bank holds")
+        else:
+            questions = _scheduled(store, bank, filters, new_per_day)
+        questions = questions[:count]
+        view = TerminalQuiz(make_console(), time.monotonic)
+        session = QuizSession(questions, view, time.monotonic, recorder=store)
+        try:
+            session.run()
+        except KeyboardInterrupt:
+            view.show_summary(session.records)
+            raise typer.Exit(130) from None
         view.show_summary(session.records)
-        raise typer.Exit(130) from None
-    view.show_summary(session.records)
+
+
+def _scheduled(store: Store, bank: Bank, filters: Filters, new_per_day: int) -> list[Question]:
+    """The due and new questions a scheduled quiz asks; when none, say why and exit 0."""
+    from drill.progress import clock
+    from drill.progress.schedule import first_reviewed_today, plan
+
+    candidates = [question for question in bank.questions.values() if filters.accepts(question)]
+    if not candidates:
+        fail("no questions match these filters; 'drill list' shows what the bank holds")
+    now = clock.now()
+    cards = {question_id: stored.card for question_id, stored in store.cards().items()}
+    introduced = first_reviewed_today(store.first_reviews().values(), now)
+    chosen = plan(candidates, cards, introduced, new_per_day, now)
+    if chosen.questions:
+        typer.echo(f"{len(chosen.due)} review(s) due and {len(chosen.new)} new question(s) to see.")
+        return chosen.questions
+    typer.echo("Nothing is due now.")
+    if chosen.next_due is not None:
+        local = chosen.next_due.astimezone().strftime("%a %d %b at %H:%M")
+        typer.echo(f"The next review is {clock.describe_due(chosen.next_due, now)} ({local}).")
+    if chosen.new_waiting:
+        typer.echo(
+            f"{chosen.new_waiting} new question(s) wait for another day: at most "
+            f"{new_per_day} new a day (--new N changes that)."
+        )
+    typer.echo("'drill quiz --all' practises every matching question anyway.")
+    raise typer.Exit(0)
 
 
 ExerciseOption = Annotated[
@@ -432,6 +500,7 @@ def grade(
         from drill.grader.report import render
 
         render(report, Console(highlight=False))
+    record_grades(bank, report)
     raise typer.Exit(report.exit_code)
 
 
@@ -486,6 +555,121 @@ def check(
         f"{bank.root}: {len(bank.questions)} questions and "
         f"{len(bank.exercises)} exercises, no problems."
     )
+
+
+# -- Progress: the store, statistics ---------------------------------------------------------
+
+
+@contextmanager
+def progress_store() -> Iterator[Store]:
+    """The user's progress store; a file drill cannot use becomes one message and exit 2."""
+    from drill.progress.store import ProgressError, open_store
+
+    try:
+        with open_store() as store:
+            yield store
+    except ProgressError as error:
+        fail(str(error))
+
+
+def record_grades(bank: Bank, report: GradeReport) -> None:
+    """Keep a graded round in the progress store: each exercise's status and score, and a
+    review of the code questions it settles (see Store.record_grade)."""
+    from drill.progress.store import ExerciseGrade, exercise_questions
+
+    grades = [
+        ExerciseGrade(result.id, result.status, result.points, result.max_points)
+        for result in report.exercises
+    ]
+    with progress_store() as store:
+        store.record_grade(grades, exercise_questions(bank))
+
+
+progress_app = typer.Typer(
+    help="Where your progress is kept; export it, import it, or start again.",
+    no_args_is_help=True,
+)
+app.add_typer(progress_app, name="progress")
+
+
+@progress_app.command("path")
+def progress_path() -> None:
+    """Print the progress database's path (set DRILL_HOME to keep it elsewhere)."""
+    from drill.progress.store import store_path
+
+    typer.echo(str(store_path()))
+
+
+@progress_app.command("export")
+def progress_export(
+    file: Annotated[Path, typer.Argument(help="The JSON file to write, or - for standard output.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Write your whole history (reviews, grades, interviews) to a JSON file."""
+    import json
+
+    from drill.files import write_atomically
+
+    with progress_store() as store:
+        data = store.export()
+    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    if str(file) == "-":
+        typer.echo(text, nl=False)
+        return
+    if file.exists() and not force:
+        fail(f"{file} already exists; pass --force to overwrite it")
+    try:
+        write_atomically(file, text)
+    except OSError as error:
+        fail(f"cannot write {file}: {error.strerror or error}")
+    typer.echo(
+        f"Wrote {file}: {len(data['reviews'])} review(s), {len(data['grades'])} grade(s), "
+        f"{len(data['interviews'])} interview(s)."
+    )
+
+
+@progress_app.command("import")
+def progress_import(
+    file: Annotated[Path, typer.Argument(help="A file written by drill progress export.")],
+) -> None:
+    """Merge an export into your progress; importing the same file twice changes nothing."""
+    import json
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as error:
+        fail(f"cannot read {file}: {error.strerror or error}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        fail(f"{file} is not a drill progress export: not JSON ({error})")
+    from drill.progress.store import ProgressError
+
+    with progress_store() as store:
+        try:
+            added = store.merge(data, str(file))
+        except ProgressError as error:
+            fail(str(error))
+    typer.echo(
+        f"Imported from {file}: {added['reviews']} new review(s), {added['grades']} new "
+        f"grade(s), {added['interviews']} new interview(s); the rest was already here."
+    )
+
+
+@progress_app.command("reset")
+def progress_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Forget every review, grade and interview. Asks first unless --yes."""
+    with progress_store() as store:
+        if not yes:
+            counts = (len(store.reviews()), len(store.grades()), len(store.interviews()))
+            question = (
+                f"Forget {counts[0]} review(s), {counts[1]} grade(s) and {counts[2]} "
+                f"interview(s) in {store.path}? ('drill progress export FILE' keeps a copy)"
+            )
+            if not typer.confirm(question, default=False, err=True):
+                fail("nothing was reset", EXIT_FAILED)
+        store.reset()
+    typer.echo("Progress reset.")
 
 
 def main() -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from drill.bank import Exercise
+from drill.files import write_atomically
 
 HEADER = '''"""Solutions to drill exercises.
 
@@ -39,13 +38,4 @@ def write_starter(path: Path, exercises: list[Exercise], force: bool = False) ->
     """Write the starter file; never replace an existing file unless `force`."""
     if path.exists() and not force:
         raise StarterExists(path)
-    text = starter_text(path, exercises)
-    # Write beside the target and rename, so an interrupted write never leaves half a file.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, starter_text(path, exercises))

@@ -1,7 +1,7 @@
 """The quiz loop, free of any terminal: pick questions, ask, judge, record.
 
-The clock and the user are passed in, so the loop runs the same against a real terminal
-(drill.quiz.view) and against a scripted fake in the tests.
+The clock, the user and the recorder (the progress store) are passed in, so the loop runs
+the same against a real terminal (drill.quiz.view) and against a scripted fake in the tests.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from drill.quiz.judge import InvalidAnswer, Outcome, judge
@@ -80,7 +81,7 @@ def pick(
 
 @dataclass
 class QuestionRecord:
-    """What happened on one question; plain values, ready for a future progress store."""
+    """What happened on one question; plain values, as the progress store records them."""
 
     question_id: str
     seconds: float
@@ -107,17 +108,39 @@ class QuizUser(Protocol):
 
     def read_rating(self) -> str | None: ...
 
+    def show_next_review(self, due: datetime) -> None: ...
+
+
+class Recorder(Protocol):
+    """Keeps each answered question as it happens (drill.progress.store.Store is one)."""
+
+    def record_review(
+        self, question_id: str, rating: str, outcome: str, seconds: float, hints_used: int
+    ) -> datetime:
+        """Store one review; return when the question is due next."""
+        ...
+
 
 class QuizSession:
     """Asks `questions` in order. `records` grows as questions are answered, so it is complete
-    up to the interruption even when a KeyboardInterrupt escapes `run`."""
+    up to the interruption even when a KeyboardInterrupt escapes `run`.
+
+    With a `recorder`, each rated question is recorded the moment it is rated (a wrong
+    auto-scored answer even when the user quits instead of rating), and the user is told
+    when it comes back. Skipped questions are not recorded.
+    """
 
     def __init__(
-        self, questions: Sequence[Question], user: QuizUser, clock: Callable[[], float]
+        self,
+        questions: Sequence[Question],
+        user: QuizUser,
+        clock: Callable[[], float],
+        recorder: Recorder | None = None,
     ) -> None:
         self.questions = questions
         self.user = user
         self.clock = clock
+        self.recorder = recorder
         self.records: list[QuestionRecord] = []
 
     def run(self) -> list[QuestionRecord]:
@@ -163,11 +186,23 @@ class QuizSession:
             text = self.user.read_rating()
             key = None if text is None else text.strip().lower()
             if key is None or key == QUIT_COMMAND:
+                if record.outcome == "wrong":
+                    self._keep(record)  # the answer alone decides its rating: again
                 return False
             if key in RATING_KEYS:
                 record.rating = RATING_KEYS[key]
+                due = self._keep(record)
+                if due is not None:
+                    self.user.show_next_review(due)
                 return True
             self.user.show_notice(RATING_HELP)
+
+    def _keep(self, record: QuestionRecord) -> datetime | None:
+        if self.recorder is None:
+            return None
+        return self.recorder.record_review(
+            record.question_id, record.rating, record.outcome, record.seconds, record.hints_used
+        )
 
     def _record(
         self, question: Question, started_at: float, outcome: Outcome, hints_used: int

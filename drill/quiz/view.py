@@ -14,6 +14,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from rich.console import Console, Group, RenderableType
@@ -339,6 +340,13 @@ class TerminalQuiz:
         self.console.print(Rule("Answer"))
         self.console.print(answer_card(question))
         self.console.print()
+
+    def show_next_review(self, due: datetime) -> None:
+        from drill.progress import clock
+
+        self.console.print(
+            Text(f"Next review {clock.describe_due(due, clock.now())}.", style="dim")
+        )
 
     def show_summary(self, records: Sequence[QuestionRecord]) -> None:
         self.console.print()

@@ -1,0 +1,286 @@
+"""The scheduled quiz: recording as it goes, due-first order across days, kill safety."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from fsrs import Card, Rating, Scheduler
+from typer.testing import CliRunner, Result
+
+from drill.bank import Question, load_bank
+from drill.cli import app
+from drill.progress.store import open_store
+from drill.quiz.judge import Outcome
+from drill.quiz.session import QuizSession
+
+if TYPE_CHECKING:
+    from conftest import Clock
+
+FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
+QUESTIONS = load_bank(FIXTURE_BANK).questions
+PLAIN = {"NO_COLOR": "1", "COLUMNS": "100", "FORCE_COLOR": None, "TTY_COMPATIBLE": None}
+
+
+# -- the loop with a fake recorder --------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self, due: datetime) -> None:
+        self.due = due
+        self.calls: list[tuple[str, str, str, float, int]] = []
+
+    def record_review(
+        self, question_id: str, rating: str, outcome: str, seconds: float, hints_used: int
+    ) -> datetime:
+        self.calls.append((question_id, rating, outcome, seconds, hints_used))
+        return self.due
+
+
+class User:
+    """Answers from a script; each read takes 5 s of the fake clock."""
+
+    def __init__(self, script: list[str], clock: list[float]) -> None:
+        self.script = script
+        self.clock = clock
+        self.next_reviews: list[datetime] = []
+
+    def _next(self) -> str | None:
+        self.clock[0] += 5
+        return self.script.pop(0) if self.script else None
+
+    def show_question(self, question: Question, position: int, total: int) -> None: ...
+    def show_hint(self, question: Question, number: int) -> None: ...
+    def show_notice(self, message: str) -> None: ...
+    def show_verdict(self, question: Question, outcome: Outcome) -> None: ...
+    def reveal(self, question: Question) -> None: ...
+
+    def read_answer(self, question: Question, started_at: float) -> str | None:
+        return self._next()
+
+    def read_rating(self) -> str | None:
+        return self._next()
+
+    def show_next_review(self, due: datetime) -> None:
+        self.next_reviews.append(due)
+
+
+def run_session(ids: list[str], script: list[str]) -> tuple[Recorder, User]:
+    clock = [0.0]
+    recorder = Recorder(datetime.fromisoformat("2030-01-01T00:00:00+00:00"))
+    user = User(script, clock)
+    QuizSession([QUESTIONS[i] for i in ids], user, lambda: clock[0], recorder).run()
+    return recorder, user
+
+
+def test_each_rating_is_recorded_when_given_and_its_return_announced() -> None:
+    recorder, user = run_session(
+        ["chain-rule-basics", "relu-gradient-choice"], ["?", "notes", "g", "b", "4"]
+    )
+    assert recorder.calls == [
+        ("chain-rule-basics", "good", "none", 10.0, 1),
+        ("relu-gradient-choice", "easy", "right", 5.0, 0),
+    ]
+    assert user.next_reviews == [recorder.due, recorder.due]
+
+
+def test_skips_are_not_reviews_and_quitting_keeps_a_wrong_answer() -> None:
+    recorder, user = run_session(["chain-rule-basics", "relu-gradient-choice"], ["s", "a", "q"])
+    assert recorder.calls == [("relu-gradient-choice", "none", "wrong", 5.0, 0)]
+    assert user.next_reviews == []
+
+
+def test_quitting_before_rating_a_right_answer_records_nothing() -> None:
+    recorder, _ = run_session(["relu-gradient-choice"], ["b", "q"])
+    assert recorder.calls == []
+
+
+# -- the real command across several days ------------------------------------------------------
+
+
+def drill(*args: str, input: str = "") -> Result:
+    return CliRunner().invoke(app, [*args, "--bank", str(FIXTURE_BANK)], input=input, env=PLAIN)
+
+
+def asked(output: str) -> list[str]:
+    """The ids in the session summary, in the order they were asked."""
+    return [
+        line.strip().strip("│").split("│")[0].strip()
+        for line in output.splitlines()
+        if line.startswith("│")
+    ]
+
+
+def stored_dues() -> dict[str, datetime]:
+    with open_store() as store:
+        return {key: card.card.due for key, card in store.cards().items()}
+
+
+def fsrs_due(reviews: list[tuple[Rating, datetime]]) -> datetime:
+    scheduler = Scheduler(enable_fuzzing=False)
+    card = Card(card_id=1, due=reviews[0][1])
+    for rating, when in reviews:
+        card, _ = scheduler.review_card(card, rating, when)
+    return card.due
+
+
+def test_scheduled_sessions_across_days(clock: Clock) -> None:
+    day1 = clock.moment
+    # Day 1: three new questions, easiest first in bank order.
+    result = drill("quiz", "--new", "3", input="\ng\n1/4\ne\n\na\n")
+    assert result.exit_code == 0, result.output
+    assert "0 review(s) due and 3 new question(s) to see." in result.stdout
+    assert asked(result.stdout) == [
+        "chain-rule-basics",
+        "sigmoid-max-slope",
+        "linear-backward-code",
+    ]
+    easy_due = fsrs_due([(Rating.Easy, day1)])
+    days = round((easy_due - day1) / timedelta(days=1))
+    assert days >= 2
+    shown = re.findall(r"Next review (in [^.]+)\.", result.stdout)
+    assert shown == ["in 10 minutes", f"in {days} days", "in 1 minute"]
+    assert stored_dues() == {
+        "chain-rule-basics": day1 + timedelta(minutes=10),
+        "sigmoid-max-slope": easy_due,
+        "linear-backward-code": day1 + timedelta(minutes=1),
+    }
+
+    # Two hours later: the two short-term reviews, most overdue first; no new ones today.
+    later = clock.advance(hours=2)
+    result = drill("quiz", "--new", "3", input="\n3\n\n3\n")
+    assert result.exit_code == 0, result.output
+    assert "2 review(s) due and 0 new question(s) to see." in result.stdout
+    assert asked(result.stdout) == ["linear-backward-code", "chain-rule-basics"]
+    assert stored_dues()["chain-rule-basics"] == fsrs_due(
+        [(Rating.Good, day1), (Rating.Good, later)]
+    )
+    assert stored_dues()["linear-backward-code"] == later + timedelta(minutes=10)
+
+    # Then nothing is due, and the day's allowance of new questions is spent.
+    result = drill("quiz", "--new", "3")
+    assert result.exit_code == 0, result.output
+    assert "Nothing is due now." in result.stdout
+    assert "The next review is in 10 minutes" in result.stdout
+    assert "3 new question(s) wait for another day: at most 3 new a day" in result.stdout
+    assert "Session summary" not in result.stdout
+
+    # Day 2: the due review first, then the next new ones; a wrong answer is "again"
+    # although it is rated easy, so it comes back in a minute.
+    day2 = clock.advance(days=1)
+    result = drill("quiz", "--new", "2", input="\n3\nd\ne\n\n3\n")
+    assert result.exit_code == 0, result.output
+    assert asked(result.stdout) == [
+        "linear-backward-code",
+        "relu-gradient-choice",
+        "softmax-facts",
+    ]
+    assert "✗ Wrong." in result.stdout
+    assert stored_dues()["relu-gradient-choice"] == day2 + timedelta(minutes=1)
+    with open_store() as store:
+        relu = [r for r in store.reviews() if r.question_id == "relu-gradient-choice"]
+    assert [(r.self_rating, r.rating, r.outcome) for r in relu] == [("easy", "again", "wrong")]
+
+    # Filters still apply to what is due: only the losses topic, whose one question is new.
+    result = drill("quiz", "--topic", "losses", "--new", "5", input="\n2\n")
+    assert asked(result.stdout) == ["mse-gradient"]
+
+
+def test_the_new_limit_counts_the_questions_first_seen_today(clock: Clock) -> None:
+    drill("quiz", "--new", "1", input="\ng\n")
+    result = drill("quiz", "--new", "2", input="\ng\n")
+    assert asked(result.stdout) == ["sigmoid-max-slope"]
+    result = drill("quiz", "--new", "2")
+    assert "4 new question(s) wait for another day" in result.stdout
+    clock.advance(days=1)
+    result = drill("quiz", "--new", "2", input="q\n")
+    assert "2 review(s) due and 2 new question(s) to see." in result.stdout
+
+
+def test_named_questions_are_asked_exactly_and_recorded() -> None:
+    result = drill("quiz", "sigm", "chain-rule-basics", "sigmoid-max-slope", input="1/4\ng\n\n2\n")
+    assert result.exit_code == 0, result.output
+    assert asked(result.stdout) == ["sigmoid-max-slope", "chain-rule-basics"]
+    with open_store() as store:
+        assert [(r.question_id, r.rating) for r in store.reviews()] == [
+            ("sigmoid-max-slope", "good"),
+            ("chain-rule-basics", "hard"),
+        ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["quiz", "nope"], "no question with id 'nope'"),
+        (["quiz", "chain-rule-basics", "--all"], "either name questions or choose them"),
+        (["quiz", "chain-rule-basics", "--kind", "choice"], "either name questions"),
+    ],
+)
+def test_bad_question_choices_exit_2(args: list[str], message: str) -> None:
+    result = drill(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_all_shuffles_every_match_and_still_records() -> None:
+    result = drill("quiz", "--all", "--kind", "choice", "--seed", "1", input="a,c\n3\nb\n4\n")
+    assert result.exit_code == 0, result.output
+    assert asked(result.stdout) == ["softmax-facts", "relu-gradient-choice"]
+    with open_store() as store:
+        assert {r.question_id for r in store.reviews()} == {"softmax-facts", "relu-gradient-choice"}
+
+
+def test_an_unusable_store_stops_the_quiz_before_it_starts(drill_home: Path) -> None:
+    (drill_home / "progress.sqlite3").write_bytes(b"garbage" * 300)
+    result = drill("quiz")
+    assert result.exit_code == 2
+    assert "damaged" in result.stderr
+    assert "Question 1" not in result.stdout
+
+
+# -- a real process killed mid-session --------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals need a POSIX system")
+def test_a_killed_quiz_keeps_every_rating_given_before() -> None:
+    pexpect = pytest.importorskip("pexpect")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR")}
+    env.update(NO_COLOR="1", TERM="xterm")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "drill", "quiz", "--bank", str(FIXTURE_BANK)],
+        env=env,
+        dimensions=(40, 100),
+        encoding="utf-8",
+        timeout=20,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    child.logfile_read = io.StringIO()
+    child.expect_exact("Question 1 of 6")
+    child.expect_exact("0:00 / 3:00")
+    child.send("\r")
+    child.expect_exact("Rate:")
+    child.send("2")
+    child.expect_exact("Next review in")
+    child.expect_exact("Question 2 of 6")
+    child.expect_exact("0:00 / 2:00")
+    child.send("1/")  # half an answer to the second question, then the kill
+    child.expect_exact("1/")
+    child.kill(signal.SIGKILL)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.signalstatus == signal.SIGKILL
+    with open_store() as store:
+        reviews = store.reviews()
+        cards = store.cards()
+    assert [(r.question_id, r.self_rating, r.source) for r in reviews] == [
+        ("chain-rule-basics", "hard", "quiz")
+    ]
+    assert set(cards) == {"chain-rule-basics"}
