@@ -65,6 +65,7 @@ def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
 def load(bank_dir: Path | None) -> Bank:
     """The bank, or a clear message and exit code 2 when it cannot be loaded."""
     from drill.bank import BankError, load_bank
+    from drill.text import plural
 
     try:
         return load_bank(bank_dir)
@@ -73,7 +74,7 @@ def load(bank_dir: Path | None) -> Bank:
         lines = "\n".join(f"  {issue}" for issue in error.issues[:20])
         more = f"\n  … and {count - 20} more" if count > 20 else ""
         command = "drill check" if bank_dir is None else f"drill check {bank_dir}"
-        fail(f"the question bank has {count} problem(s); run '{command}':\n{lines}{more}")
+        fail(f"the question bank has {plural(count, 'problem')}; run '{command}':\n{lines}{more}")
 
 
 # -- Browsing the bank and the quiz ---------------------------------------------------------
@@ -493,7 +494,7 @@ def grade(
         except SpecError as error:
             unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
     if json_output:
-        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        typer.echo(json.dumps(report.to_json()))
     else:
         from rich.console import Console
 
@@ -540,6 +541,7 @@ def check(
     """
     from drill.bank import BankError, load_bank
     from drill.grader.grade import validate_exercises
+    from drill.text import plural
 
     try:
         bank = load_bank(bank_dir)
@@ -549,11 +551,11 @@ def check(
     if problems:
         for problem in problems:
             typer.echo(problem, err=True)
-        typer.echo(f"{len(problems)} problem(s) found.", err=True)
+        typer.echo(f"{plural(len(problems), 'problem')} found.", err=True)
         raise typer.Exit(EXIT_FAILED)
     typer.echo(
-        f"{bank.root}: {len(bank.questions)} questions and "
-        f"{len(bank.exercises)} exercises, no problems."
+        f"{bank.root}: {plural(len(bank.questions), 'question')} and "
+        f"{plural(len(bank.exercises), 'exercise')}, no problems."
     )
 
 

@@ -241,13 +241,13 @@ def test_check_command_exits_1_on_a_bad_bank(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", str(bank)])
     assert result.exit_code == 1
     assert f"{bank / 'backprop' / 'q.yaml'}:13: unknown field 'colour'" in result.stderr
-    assert "1 problem(s) found." in result.stderr
+    assert "1 problem found." in result.stderr
 
 
 def test_check_command_exits_0_on_a_good_bank() -> None:
     result = CliRunner().invoke(app, ["check", str(FIXTURE_BANK)])
     assert result.exit_code == 0, result.output
-    assert "6 questions and 1 exercises, no problems." in result.stdout
+    assert "6 questions and 1 exercise, no problems." in result.stdout
 
 
 NAMES = ["sigmoid-max-slope", "softmax-facts", "relu-gradient-choice"]

@@ -23,8 +23,8 @@ runner = CliRunner()
 
 # Sequences a terminal would obey: set the title (OSC 0), write the clipboard (OSC 52), clear
 # the screen (CSI 2J), and a carriage return that redraws a line to read "passed".
-ATTACK = "\x1b]0;owned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J\rlinear ✓ passed 10/10"
-RAW = ("\x1b", "\x07", "\r", "\x9b")
+ATTACK = "\x1b]0;owned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J\x9b2J\x7f\rlinear ✓ passed 10/10"
+RAW = ("\x1b", "\x07", "\r", "\x9b", "\x7f")
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_a_submissions_escape_sequences_are_shown_not_sent(tmp_path):
         assert character not in result.output
     # Shown, escaped, in the exception message, the traceback and the printed output.
     assert result.output.count("\\x1b]52;c;ZXZpbA==\\x07") >= 3
-    assert "\\x1b[2J\\x0dlinear ✓ passed 10/10" in result.output
+    assert "\\x1b[2J\\x9b2J\\x7f\\x0dlinear ✓" in result.output
 
 
 def test_json_carries_the_submissions_text_exactly(tmp_path):
