@@ -470,7 +470,7 @@ def test_a_list_where_a_dict_belongs_is_a_wrong_structure(tmp_path, bank):
     )
     result = one_result(path, bank, "two_layer_net")
     assert failing(result)["return value"].message == (
-        "the return value has the wrong structure: expected a dict, got a list of 4"
+        "the return value[1] has the wrong structure: expected a dict, got a list of 4"
     )
 
 

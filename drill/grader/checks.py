@@ -24,6 +24,7 @@ from drill.grader.compare import (
     number,
     numbers_apart,
 )
+from drill.grader.records import Key
 from drill.grader.worker import PROBE_FUNCTIONS, ExpressionError, parse_expression
 
 # A central difference with this step is accurate to ~1e-10 on smooth layers in float64,
@@ -82,7 +83,7 @@ class _CheckType:
     """What every check type shares: no verdicts beyond comparing with the reference."""
 
     def extra(
-        self, plan: CasePlan, user: dict[str, Observed]
+        self, plan: CasePlan, user: dict[Key, Observed]
     ) -> list[tuple[str, Difference | None]]:
         return []
 
@@ -151,7 +152,7 @@ class LayerCheck(_CheckType):
         return CasePlan(case, call, arrays)
 
     def extra(
-        self, plan: CasePlan, user: dict[str, Observed]
+        self, plan: CasePlan, user: dict[Key, Observed]
     ) -> list[tuple[str, Difference | None]]:
         """The gradient check of the submission's backward against its own forward."""
         findings = []
@@ -160,11 +161,11 @@ class LayerCheck(_CheckType):
                 continue
             target = probe["target"]
             name = "grad_input" if target == plan.call["input"] else plan.call["grads"][target]
-            grad = user.get(name)
+            grad = user.get(Key.result(name))
             if grad is None or grad.kind != "array":
                 continue  # the comparison with the reference already reports this
             direction = plan.arrays[probe["direction"]]
-            coarse = _low_precision_probe(user, index)
+            coarse = _low_precision_probe(plan, user, index)
             if coarse is not None:
                 summary = (
                     f"lost precision: your forward returns {coarse}, too coarse for central "
@@ -191,22 +192,29 @@ class LayerCheck(_CheckType):
         return findings
 
 
-def _low_precision_probe(user: dict[str, Observed], index: int) -> str | None:
+def _probe_outputs(
+    plan: CasePlan, user: dict[Key, Observed], index: int
+) -> tuple[Observed | None, Observed | None]:
+    """Forward's outputs with probe `index`'s target shifted up and down."""
+    target = plan.call["probes"][index]["target"]
+    return user.get(Key.probed(target, index, 1)), user.get(Key.probed(target, index, -1))
+
+
+def _low_precision_probe(plan: CasePlan, user: dict[Key, Observed], index: int) -> str | None:
     """The dtype of probe `index`'s forward outputs when it is narrower than float64."""
-    for sign in "+-":
-        value = user.get(f"probe {index} {sign}")
+    for value in _probe_outputs(plan, user, index):
         if value is not None and value.kind == "array" and is_low_precision(value.value):
             return str(value.value.dtype)
     return None
 
 
-def _directional(plan: CasePlan, user: dict[str, Observed], index: int) -> float | None:
+def _directional(plan: CasePlan, user: dict[Key, Observed], index: int) -> float | None:
     """⟨grad_output, forward(p + εu) − forward(p − εu)⟩ / 2ε from probe `index`, if usable.
 
     Outputs that are not floats (a boolean mask, integers) are left to the output check.
     """
     grad_output = plan.arrays["grad_output"]
-    plus, minus = user.get(f"probe {index} +"), user.get(f"probe {index} -")
+    plus, minus = _probe_outputs(plan, user, index)
     for value in (plus, minus):
         if (
             value is None
@@ -222,7 +230,7 @@ def _directional(plan: CasePlan, user: dict[str, Observed], index: int) -> float
 
 def _pinpoint(
     plan: CasePlan,
-    user: dict[str, Observed],
+    user: dict[Key, Observed],
     target: str,
     name: str,
     grad: np.ndarray,

@@ -19,6 +19,7 @@ import numpy as np
 from drill.bank import Exercise
 from drill.grader.checks import GRADCHECK_PREFIX, CasePlan, CheckType
 from drill.grader.compare import Difference, Observed, compare, same
+from drill.grader.records import Key
 from drill.grader.results import CheckResult, ExerciseResult, ExerciseStatus
 from drill.grader.runner import Outcome
 from drill.grader.worker import DRIVERS, Recorder, Stop, encode
@@ -28,7 +29,7 @@ INPUTS_CHECK = "inputs unchanged"
 
 @dataclass
 class CaseObservation:
-    values: dict[str, Observed]
+    values: dict[Key, Observed]
     error: dict[str, str] | None
 
 
@@ -38,7 +39,10 @@ def decode(meta_case: Any, arrays: dict[str, np.ndarray]) -> CaseObservation:
         return CaseObservation({}, {"stage": "run", "type": "malformed data", "text": ""})
     values = {}
     for name, meta in meta_case["values"].items():
-        values[str(name)] = _decode_value(meta, arrays)
+        key = Key.from_wire(str(name))
+        if key is None:
+            return CaseObservation({}, {"stage": "run", "type": "malformed data", "text": ""})
+        values[key] = _decode_value(meta, arrays)
     error = meta_case.get("error")
     if error is not None and not isinstance(error, dict):
         error = {"stage": "run", "type": "malformed data", "text": ""}
@@ -101,10 +105,10 @@ class MistakeCatalogue:
             self._seen[key] = observe(self.driver, entry, self.plans[case])
         return self._seen[key]
 
-    def matching_value(self, case: int, name: str, obtained: Observed, expected: Observed):
+    def matching_value(self, case: int, key: Key, obtained: Observed, expected: Observed):
         """The (id, message) of a mistake that produces exactly this wrong value, if any."""
         for index, (mistake_id, message, _) in enumerate(self.entries):
-            theirs = self._observation(index, case).values.get(name)
+            theirs = self._observation(index, case).values.get(key)
             if theirs is not None and compare(theirs, expected) and same(obtained, theirs):
                 return mistake_id, message
         return None
@@ -117,12 +121,12 @@ class MistakeCatalogue:
         return None
 
 
-def _check_name(key: str) -> str:
-    return INPUTS_CHECK if " after " in key else key
+def _check_name(key: Key) -> str:
+    return INPUTS_CHECK if key.role == "snapshot" else key.name
 
 
-def _mutation_summary(key: str, obtained: Observed, expected: Observed) -> str:
-    name, stage = key.split(" after ", 1)
+def _mutation_summary(key: Key, obtained: Observed, expected: Observed) -> str:
+    name, stage = key.name, key.stage
     where = "the call" if stage == "call" else stage
     changed = ""
     if obtained.kind == expected.kind == "array" and obtained.value.shape == expected.value.shape:
@@ -191,25 +195,25 @@ def judge_exercise(
 
     findings: dict[str, list[_Finding]] = {}
     for index, (plan, reference, user) in enumerate(zip(plans, references, observed)):
-        for name, expected in reference.values.items():
-            obtained = user.values.get(name)
+        for key, expected in reference.values.items():
+            obtained = user.values.get(key)
             if obtained is None:
-                findings.setdefault(_check_name(name), []).append(
+                findings.setdefault(_check_name(key), []).append(
                     _Finding(index, None, reached=False)
                 )
                 continue
             difference = compare(obtained, expected)
-            if difference is not None and " after " in name:
-                summary = _mutation_summary(name, obtained, expected)
+            if difference is not None and key.role == "snapshot":
+                summary = _mutation_summary(key, obtained, expected)
                 difference = Difference(summary, difference.rows)
             finding = _Finding(index, difference)
             if difference is not None:
-                finding.mistake = mistakes.matching_value(index, name, obtained, expected)
-            findings.setdefault(_check_name(name), []).append(finding)
-        for name, value in user.values.items():
-            if name.endswith(" structure"):
+                finding.mistake = mistakes.matching_value(index, key, obtained, expected)
+            findings.setdefault(_check_name(key), []).append(finding)
+        for key, value in user.values.items():
+            if key.role == "structure":
                 shape_problem = Difference(
-                    f"the return value has the wrong structure: {value.value}"
+                    f"the return value{key.name} has the wrong structure: {value.value}"
                 )
                 findings.setdefault("return value", []).append(_Finding(index, shape_problem))
         for name, difference in kind.extra(plan, user.values):

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from drill.grader.records import Key, Stage
+
 OUTPUT_LIMIT = 4000  # characters of a submission's printed output kept per exercise
 TRACEBACK_LIMIT = 4000
 
@@ -40,8 +42,8 @@ class Recorder:
         self.error: dict[str, str] | None = None
         self.solution_file = solution_file
 
-    def put(self, name: str, value: Any) -> None:
-        self.values[name] = value
+    def put(self, key: Key, value: Any) -> None:
+        self.values[key.wire()] = value
 
     def run(self, stage: str, call: Callable[[], Any]) -> Any:
         try:
@@ -88,14 +90,14 @@ def drive_layer(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], 
     init_args = _arguments(init, case, arrays)
     x = _copy(arrays[case["input"]])
     layer = rec.run("constructor", lambda: entry(*init_args))
-    rec.put("output", rec.run("forward", lambda: layer.forward(x)))
+    rec.put(Key.result("output"), rec.run("forward", lambda: layer.forward(x)))
     _snapshot(rec, "forward", init, init_args, {case["input"]: x})
     grad_output = _copy(arrays["grad_output"])
     grad_input = rec.run("backward", lambda: layer.backward(grad_output))
     if case["grad_input"]:
-        rec.put("grad_input", grad_input)
+        rec.put(Key.result("grad_input"), grad_input)
     for attribute in case["grads"].values():
-        rec.put(attribute, getattr(layer, attribute, _MISSING))
+        rec.put(Key.result(attribute), getattr(layer, attribute, _MISSING))
     _snapshot(rec, "backward", init, init_args, {case["input"]: x, "grad_output": grad_output})
     for index, probe in enumerate(case["probes"]):
         for sign in (1, -1):
@@ -108,9 +110,8 @@ def drive_layer(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], 
                 step = sign * probe["eps"] * arrays[probe["direction"]]
             shifted[probe["target"]] = shifted[probe["target"]] + step
             args = [shifted[name] for name in init]
-            name = f"probe {index} {'+' if sign > 0 else '-'}"
             rec.put(
-                name,
+                Key.probed(probe["target"], index, sign),
                 rec.run("probe", lambda a=args, n=shifted: entry(*a).forward(n[case["input"]])),
             )
 
@@ -119,7 +120,7 @@ def drive_function(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any
     """Call the function once and record what it returns, by the declared structure."""
     args = _arguments(case["args"], case, arrays)
     result = rec.run("call", lambda: entry(*args, **case["kwargs"]))
-    _unpack(result, case["returns"], rec, "result")
+    _unpack(result, case["returns"], rec, "")
     _snapshot(rec, "call", case["args"], args, {})
 
 
@@ -133,10 +134,10 @@ def drive_numerical_gradient(entry: Any, case: Mapping[str, Any], arrays: Mappin
         shapes.append(tuple(np.shape(point)))
         return target(np.asarray(point, dtype=float))
 
-    rec.put("gradient", rec.run("call", lambda: entry(f, x, **case["kwargs"])))
-    rec.put("x after the call", x)
+    rec.put(Key.result("gradient"), rec.run("call", lambda: entry(f, x, **case["kwargs"])))
+    rec.put(Key.snapshot("x", "call"), x)
     wrong = [s for s in shapes if s != x.shape]
-    rec.put("calls of f with a wrong shape", len(wrong))
+    rec.put(Key.result("calls of f with a wrong shape"), len(wrong))
 
 
 def drive_autograd(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder):
@@ -145,9 +146,9 @@ def drive_autograd(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any
     leaves = rec.run("constructor", lambda: {k: entry(v) for k, v in case["inputs"].items()})
     out = rec.run("expression", lambda: evaluate_expression(tree, dict(leaves)))
     rec.run("backward", out.backward)
-    rec.put("data", rec.run("expression", lambda: out.data))
+    rec.put(Key.result("data"), rec.run("expression", lambda: out.data))
     for name, leaf in leaves.items():
-        rec.put(f"{name}.grad", getattr(leaf, "grad", _MISSING))
+        rec.put(Key.result(f"{name}.grad"), getattr(leaf, "grad", _MISSING))
 
 
 # --- autograd expressions: arithmetic over named leaves, never eval ------------------------
@@ -246,11 +247,11 @@ DRIVERS: dict[str, Callable[..., None]] = {
 }
 
 
-def _snapshot(rec: Recorder, stage: str, names: list[str], values: list, extra: dict) -> None:
+def _snapshot(rec: Recorder, stage: Stage, names: list[str], values: list, extra: dict) -> None:
     """Copies of the array arguments after a call, so the parent can see what was modified."""
     for name, value in [*zip(names, values), *extra.items()]:
         if isinstance(value, np.ndarray):
-            rec.put(f"{name} after {stage}", value.copy())
+            rec.put(Key.snapshot(name, stage), value.copy())
 
 
 class _Missing:
@@ -261,18 +262,22 @@ _MISSING = _Missing()
 
 
 def _unpack(result: Any, shape: Any, rec: Recorder, where: str) -> None:
-    """Record a returned value by the declared structure: a name, a list, or a mapping."""
+    """Record a returned value by the declared structure: a name, a list, or a mapping.
+
+    `where` is the place in the return value, "" for all of it, "[1]['W1']" deeper in.
+    """
     if isinstance(shape, str):
-        rec.put(shape, result)
+        rec.put(Key.result(shape), result)
     elif isinstance(shape, list):
         if not isinstance(result, (tuple, list)) or len(result) != len(shape):
-            rec.put(f"{where} structure", f"expected a tuple of {len(shape)}, got {_kind(result)}")
+            found = f"expected a tuple of {len(shape)}, got {_kind(result)}"
+            rec.put(Key.structure(where), found)
             return
         for index, (item, inner) in enumerate(zip(result, shape)):
             _unpack(item, inner, rec, f"{where}[{index}]")
     else:
         if not isinstance(result, Mapping):
-            rec.put(f"{where} structure", f"expected a dict, got {_kind(result)}")
+            rec.put(Key.structure(where), f"expected a dict, got {_kind(result)}")
             return
         for key, inner in shape.items():
             _unpack(result.get(key, _MISSING), inner, rec, f"{where}[{key!r}]")
