@@ -19,6 +19,7 @@ import numpy as np
 from drill.bank import Exercise
 from drill.grader.checks import GRADCHECK_PREFIX, CasePlan, CheckType
 from drill.grader.compare import Difference, Observed, compare, same
+from drill.grader.heatmap import HeatMap, heat_map, wrong_mask
 from drill.grader.records import Key
 from drill.grader.results import CheckResult, ExerciseResult, ExerciseStatus
 from drill.grader.runner import Outcome
@@ -141,6 +142,8 @@ class _Finding:
     difference: Difference | None
     mistake: tuple[str, str] | None = None
     reached: bool = True
+    heatmap: HeatMap | None = None
+    wrong_mask: list | None = None
 
 
 def judge_exercise(
@@ -209,6 +212,9 @@ def judge_exercise(
             finding = _Finding(index, difference)
             if difference is not None:
                 finding.mistake = mistakes.matching_value(index, key, obtained, expected)
+                if obtained.kind == expected.kind == "array" and key.role == "result":
+                    finding.heatmap = heat_map(obtained.value, expected.value)
+                    finding.wrong_mask = wrong_mask(obtained.value, expected.value)
             findings.setdefault(_check_name(key), []).append(finding)
         for key, value in user.values.items():
             if key.role == "structure":
@@ -260,6 +266,8 @@ def _summarise(name: str, group: list[_Finding], plans: list[CasePlan]) -> Check
         case=f"case {first.case + 1} of {len(plans)}: {case.describe()}",
         rows=first.difference.rows,
         mistake=first.mistake[1] if first.mistake else None,
+        heatmap=first.heatmap,
+        wrong_mask=first.wrong_mask,
     )
 
 

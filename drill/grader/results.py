@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from drill.grader.heatmap import HeatMap
 
 # passed: every check passed; failed: a value is wrong; error: the code raised or its process
 # died; timeout: it ran out of time; missing: not attempted (not defined, or a stub).
@@ -23,6 +26,8 @@ class CheckResult:
     case: str = ""
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # index, obtained, expected
     mistake: str | None = None
+    heatmap: HeatMap | None = None  # where a wrong array is wrong; drawn by the report only
+    wrong_mask: list | None = None  # nested lists of bools, for results of few entries
 
     @property
     def passed(self) -> bool:
@@ -90,4 +95,5 @@ def _check_json(check: CheckResult) -> dict[str, Any]:
         "case": check.case,
         "rows": [list(row) for row in check.rows],
         "mistake": check.mistake,
+        "wrong_mask": check.wrong_mask,  # the heat map is a picture for people only
     }
