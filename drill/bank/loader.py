@@ -14,14 +14,8 @@ from typing import Any, TypeVar
 
 import yaml
 
-from drill.bank.schema import (
-    Exercise,
-    Problem,
-    Question,
-    excerpt,
-    parse_exercise,
-    parse_question,
-)
+from drill.bank.schema import Exercise, Problem, Question, parse_exercise, parse_question
+from drill.text import excerpt
 
 # libyaml's C loader is several times faster; fall back to the pure-Python one without it.
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

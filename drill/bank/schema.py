@@ -9,29 +9,16 @@ from __future__ import annotations
 import keyword
 import math
 import re
-import reprlib
 from dataclasses import dataclass
 from typing import Any
+
+from drill.text import excerpt
 
 FORMAT_VERSION = 1
 DIFFICULTIES = ("easy", "medium", "hard")
 KINDS = ("concept", "derivation", "code", "choice", "numeric")
 QUESTION_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 EXERCISE_ID = re.compile(r"[a-z][a-z0-9_]*")
-
-
-# Error messages quote a value only this far: a field may hold a whole document.
-_EXCERPT = reprlib.Repr()
-_EXCERPT.maxlevel = 2
-_EXCERPT.maxdict = _EXCERPT.maxlist = 3
-_EXCERPT.maxstring = _EXCERPT.maxother = _EXCERPT.maxlong = 40
-EXCERPT_LENGTH = 60
-
-
-def excerpt(value: Any) -> str:
-    """A short quotation of `value` for an error message."""
-    text = _EXCERPT.repr(value)
-    return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 1] + "…"
 
 
 class Problem(Exception):

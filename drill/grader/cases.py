@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from drill.bank.schema import excerpt
+from drill.text import excerpt
 
 # Sizes a test case may ask for: far beyond what a readable case needs, far below any limit.
 MAX_DIMENSION = 10_000

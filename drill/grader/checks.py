@@ -8,12 +8,13 @@ numerical_gradient (a function of a callable) and a scalar autograd engine cover
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from drill.bank.schema import excerpt
 from drill.grader.cases import Case, SpecError, case_rng, make_arrays, parse_cases
 from drill.grader.compare import (
     ROWS_SHOWN,
@@ -25,13 +26,23 @@ from drill.grader.compare import (
     numbers_apart,
 )
 from drill.grader.records import Key
-from drill.grader.worker import PROBE_FUNCTIONS, ExpressionError, parse_expression
+from drill.grader.results import CheckKind
+from drill.grader.worker import (
+    PROBE_FUNCTIONS,
+    ExpressionError,
+    Recorder,
+    drive_autograd,
+    drive_function,
+    drive_layer,
+    drive_numerical_gradient,
+    parse_expression,
+)
+from drill.text import excerpt
 
 # A central difference with this step is accurate to ~1e-10 on smooth layers in float64,
 # far below the tolerance, while wrong gradients are typically off by order one.
 PROBE_EPS = 1e-5
 GRADCHECK_RTOL = 1e-4
-GRADCHECK_PREFIX = "gradient check of "
 # Tensors this small are also checked one element at a time, to point at a wrong entry.
 ELEMENT_PROBE_LIMIT = 32
 
@@ -79,16 +90,55 @@ def _scalar_values(names: list[str], case: Case, arrays: dict[str, Any]) -> dict
     return values
 
 
-class _CheckType:
-    """What every check type shares: no verdicts beyond comparing with the reference."""
+@dataclass(frozen=True)
+class Verdict:
+    """A check a check type adds beyond comparing each value with the reference's."""
 
-    def extra(
-        self, plan: CasePlan, user: dict[Key, Observed]
-    ) -> list[tuple[str, Difference | None]]:
+    name: str
+    kind: CheckKind
+    difference: Difference | None
+
+
+class CheckType(ABC):
+    """One kind of check, registered once with @register under the name `type:` gives it.
+
+    It validates its `check:` block, makes each declared case a concrete plan, runs a plan's
+    calls through `drive` (in the worker for a submission, in drill for the reference and
+    the known mistakes), and may add verdicts of its own.
+    """
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def validate(self, check: dict[str, Any]) -> list[Case]:
+        """The declared cases; SpecError when the block is not well formed."""
+
+    @abstractmethod
+    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any) -> CasePlan:
+        """One case made concrete, its arrays generated (the reference may size some)."""
+
+    @staticmethod
+    @abstractmethod
+    def drive(entry: Any, call: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder):
+        """Make the calls of one case on `entry`, recording what they produce in `rec`."""
+
+    def verdicts(self, plan: CasePlan, user: dict[Key, Observed]) -> list[Verdict]:
+        """Verdicts beyond comparing with the reference; none by default."""
         return []
 
 
-class LayerCheck(_CheckType):
+CHECK_TYPES: dict[str, CheckType] = {}
+_Registered = TypeVar("_Registered", bound=type[CheckType])
+
+
+def register(cls: _Registered) -> _Registered:
+    """Make a check type available to exercises under its name."""
+    CHECK_TYPES[cls.name] = cls()
+    return cls
+
+
+@register
+class LayerCheck(CheckType):
     """A class with forward(x) and backward(grad_output), parameters given to its constructor.
 
     Besides comparing with the reference, the gradient of every float input and parameter
@@ -97,7 +147,8 @@ class LayerCheck(_CheckType):
     This costs two forward calls per tensor whatever its size.
     """
 
-    driver = "layer"
+    name = "layer"
+    drive = staticmethod(drive_layer)
 
     def validate(self, check: dict[str, Any]) -> list[Case]:
         _check_fields(check, {"init", "input", "arrays", "cases"}, {"grads", "grad_input"})
@@ -151,9 +202,7 @@ class LayerCheck(_CheckType):
         }
         return CasePlan(case, call, arrays)
 
-    def extra(
-        self, plan: CasePlan, user: dict[Key, Observed]
-    ) -> list[tuple[str, Difference | None]]:
+    def verdicts(self, plan: CasePlan, user: dict[Key, Observed]) -> list[Verdict]:
         """The gradient check of the submission's backward against its own forward."""
         findings = []
         for index, probe in enumerate(plan.call["probes"]):
@@ -161,6 +210,7 @@ class LayerCheck(_CheckType):
                 continue
             target = probe["target"]
             name = "grad_input" if target == plan.call["input"] else plan.call["grads"][target]
+            check_name = f"gradient check of {name}"
             grad = user.get(Key.result(name))
             if grad is None or grad.kind != "array":
                 continue  # the comparison with the reference already reports this
@@ -171,7 +221,7 @@ class LayerCheck(_CheckType):
                     f"lost precision: your forward returns {coarse}, too coarse for central "
                     f"differences with ε = {probe['eps']:g} to check {name}; compute in float64"
                 )
-                findings.append((f"{GRADCHECK_PREFIX}{name}", Difference(summary)))
+                findings.append(Verdict(check_name, "gradient check", Difference(summary)))
                 continue
             numeric = _directional(plan, user, index)
             if numeric is None or grad.value.shape != direction.shape:
@@ -188,7 +238,7 @@ class LayerCheck(_CheckType):
                     f"of forward give {number(numeric)} (relative difference {relative:.1e})"
                 )
                 difference = _pinpoint(plan, user, target, name, grad.value, summary)
-            findings.append((f"{GRADCHECK_PREFIX}{name}", difference))
+            findings.append(Verdict(check_name, "gradient check", difference))
         return findings
 
 
@@ -253,10 +303,12 @@ def _pinpoint(
     return Difference(summary, rows)
 
 
-class FunctionCheck(_CheckType):
+@register
+class FunctionCheck(CheckType):
     """A function of arrays, its return value recorded by a declared structure."""
 
-    driver = "function"
+    name = "function"
+    drive = staticmethod(drive_function)
 
     def validate(self, check: dict[str, Any]) -> list[Case]:
         _check_fields(check, {"args", "returns", "cases"}, {"arrays"})
@@ -290,10 +342,12 @@ def _check_returns(returns: Any) -> None:
         raise SpecError(f"'returns' holds {excerpt(returns)}: use names, lists and mappings")
 
 
-class NumericalGradientCheck(_CheckType):
+@register
+class NumericalGradientCheck(CheckType):
     """numerical_gradient(f, x, eps): called with drill's own smooth probe functions."""
 
-    driver = "numerical_gradient"
+    name = "numerical_gradient"
+    drive = staticmethod(drive_numerical_gradient)
 
     def validate(self, check: dict[str, Any]) -> list[Case]:
         _check_fields(check, {"arrays", "cases"}, set())
@@ -310,10 +364,12 @@ class NumericalGradientCheck(_CheckType):
         return CasePlan(case, call, arrays)
 
 
-class AutogradCheck(_CheckType):
+@register
+class AutogradCheck(CheckType):
     """A scalar autograd class: each case is an expression of named leaves."""
 
-    driver = "autograd"
+    name = "autograd"
+    drive = staticmethod(drive_autograd)
 
     def validate(self, check: dict[str, Any]) -> list[Case]:
         _check_fields(check, {"cases"}, set())
@@ -335,17 +391,8 @@ class AutogradCheck(_CheckType):
         return CasePlan(case, call, {})
 
 
-CheckType = LayerCheck | FunctionCheck | NumericalGradientCheck | AutogradCheck
-
-CHECK_TYPES: dict[str, CheckType] = {
-    "layer": LayerCheck(),
-    "function": FunctionCheck(),
-    "numerical_gradient": NumericalGradientCheck(),
-    "autograd": AutogradCheck(),
-}
-
-
 def check_type(check: dict[str, Any]) -> CheckType:
+    """The registered check type an exercise's `check:` block names; SpecError if none."""
     try:
         return CHECK_TYPES[check["type"]]
     except KeyError:

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from drill.bank import Bank, Exercise, Mistake
-from drill.bank.schema import excerpt
 from drill.grader.cases import SpecError
 from drill.grader.checks import CasePlan, CheckType, check_type
 from drill.grader.compare import compare
@@ -22,6 +21,7 @@ from drill.grader.judge import CaseObservation, MistakeCatalogue, judge_exercise
 from drill.grader.results import GradeReport
 from drill.grader.runner import Session, open_session
 from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from drill.text import excerpt
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Prepared:
     """An exercise made ready to grade: its concrete cases and the reference's results."""
 
     exercise: Exercise
-    kind: CheckType
+    check_type: CheckType
     plans: list[CasePlan]
     references: list[CaseObservation]
     mistakes: MistakeCatalogue
@@ -103,32 +103,29 @@ def _mistake_entry(path: Path, mistake: Mistake, entry: str) -> Callable[[], Any
 
 def prepare(bank: Bank, exercise: Exercise) -> Prepared:
     """Validate the exercise's check, build its cases and run the reference on them."""
-    kind = check_type(exercise.check)
-    cases = kind.validate(exercise.check)
+    checker = check_type(exercise.check)
+    cases = checker.validate(exercise.check)
     path = bank.reference_path(exercise)
     entry = getattr(reference_module(path), exercise.entry, None)
     if entry is None:
         raise SpecError(f"{path.name} does not define {exercise.entry}")
     try:
-        plans = [kind.plan(exercise.id, exercise.check, case, entry) for case in cases]
+        plans = [checker.plan(exercise.id, exercise.check, case, entry) for case in cases]
     except SpecError:
         raise
     except Exception as error:  # the reference's forward, run to size grad_output
         raise _broken(path, f"the reference {exercise.entry}", error) from None
-    references = [observe(kind.driver, entry, plan) for plan in plans]
+    references = [observe(checker, entry, plan) for plan in plans]
     for plan, reference in zip(plans, references):
         if reference.error:
-            error = reference.error
             raise SpecError(
-                f"the reference {exercise.entry} fails on case '{plan.case.name}': "
-                f"{error['stage']} raised {error['type']}: {error['text']}"
+                f"the reference {exercise.entry} fails on case {excerpt(plan.case.name)}: "
+                f"{reference.error.describe()}"
             )
     loaders = [
         (m.id, m.message, _mistake_entry(path, m, exercise.entry)) for m in exercise.mistakes
     ]
-    return Prepared(
-        exercise, kind, plans, references, MistakeCatalogue(kind.driver, loaders, plans)
-    )
+    return Prepared(exercise, checker, plans, references, MistakeCatalogue(checker, loaders, plans))
 
 
 def _worker_plan(prepared: list[Prepared]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -148,7 +145,7 @@ def _worker_plan(prepared: list[Prepared]) -> tuple[dict[str, Any], dict[str, np
             {
                 "id": item.exercise.id,
                 "entry": item.exercise.entry,
-                "driver": item.kind.driver,
+                "check_type": item.check_type.name,
                 "cases": cases,
             }
         )
@@ -172,7 +169,7 @@ def grade_session(
         with np.errstate(all="ignore"):
             results[exercise_id] = judge_exercise(
                 item.exercise,
-                item.kind,
+                item.check_type,
                 item.plans,
                 item.references,
                 outcome,
@@ -220,7 +217,7 @@ def validate_exercises(bank: Bank) -> list[str]:
 
 def _differs_somewhere(prepared: Prepared, entry: Any) -> bool:
     for plan, reference in zip(prepared.plans, prepared.references):
-        theirs = observe(prepared.kind.driver, entry, plan)
+        theirs = observe(prepared.check_type, entry, plan)
         if theirs.error or any(
             name not in theirs.values or compare(theirs.values[name], expected)
             for name, expected in reference.values.items()
@@ -235,5 +232,5 @@ def _is_stub(prepared: Prepared, exercise: Exercise) -> bool:
     entry = namespace.get(exercise.entry)
     if entry is None:
         return False
-    observation = observe(prepared.kind.driver, entry, prepared.plans[0])
-    return bool(observation.error) and observation.error["type"] == "NotImplementedError"
+    observation = observe(prepared.check_type, entry, prepared.plans[0])
+    return observation.raised("NotImplementedError")

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 ExerciseStatus = Literal["passed", "failed", "error", "timeout", "missing"]
 # A check is "not reached" when an earlier call of its case raised.
 CheckStatus = Literal["passed", "failed", "not reached"]
+# value: a result against the reference's; inputs unchanged: the arguments after each call;
+# structure: the shape of the return value; gradient check: backward against own forward.
+CheckKind = Literal["value", "inputs unchanged", "structure", "gradient check"]
 FAILING: frozenset[ExerciseStatus] = frozenset({"failed", "error", "timeout"})
 
 
@@ -22,6 +25,7 @@ class CheckResult:
 
     name: str
     status: CheckStatus
+    kind: CheckKind = "value"
     message: str = ""
     case: str = ""
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # index, obtained, expected
@@ -91,6 +95,7 @@ def _check_json(check: CheckResult) -> dict[str, Any]:
         "name": check.name,
         "passed": check.passed,
         "status": check.status,
+        "kind": check.kind,
         "message": check.message,
         "case": check.case,
         "rows": [list(row) for row in check.rows],

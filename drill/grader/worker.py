@@ -239,14 +239,6 @@ def evaluate_expression(node: ast.expr, names: dict[str, Any]) -> Any:
     raise ExpressionError(f"{type(node).__name__} was not checked")
 
 
-DRIVERS: dict[str, Callable[..., None]] = {
-    "layer": drive_layer,
-    "function": drive_function,
-    "numerical_gradient": drive_numerical_gradient,
-    "autograd": drive_autograd,
-}
-
-
 def _snapshot(rec: Recorder, stage: Stage, names: list[str], values: list, extra: dict) -> None:
     """Copies of the array arguments after a call, so the parent can see what was modified."""
     for name, value in [*zip(names, values), *extra.items()]:
@@ -399,13 +391,16 @@ def _run_exercise(module: Any, exercise: Mapping[str, Any], arrays: Any, solutio
         entry = getattr(module, exercise["entry"], None)
         if entry is None:
             return {"missing": True}, {}, capture.text()
+        from drill.grader.checks import CHECK_TYPES  # already loaded by main
+
+        check_type = CHECK_TYPES[exercise["check_type"]]
         meta_cases: list[dict[str, Any]] = []
         out_arrays: dict[str, Any] = {}
         for number, case in enumerate(exercise["cases"]):
             rec = Recorder(solution)
             try:
                 case_arrays = {name: arrays[key] for name, key in case["arrays"].items()}
-                DRIVERS[exercise["driver"]](entry, case, case_arrays, rec)
+                check_type.drive(entry, case, case_arrays, rec)
             except Stop:
                 pass
             except BaseException as exc:  # SystemExit and the like: the case cannot go on
@@ -422,6 +417,8 @@ def _run_exercise(module: Any, exercise: Mapping[str, Any], arrays: Any, solutio
 
 def main(argv: list[str]) -> int:
     solution, plan_fd, event_fd, workdir, memory = argv
+    import drill.grader.checks  # noqa: F401  the check types and their drivers, before user code
+
     _limit_resources(int(memory))
     events = os.fdopen(int(event_fd), "w", buffering=1, encoding="utf-8")
 
@@ -461,4 +458,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # Run as the module drill.grader.worker, so that the drivers the check types name are the
+    # very functions (and their markers the very objects) this process encodes with.
+    from drill.grader import worker
+
+    sys.exit(worker.main(sys.argv[1:]))
