@@ -211,6 +211,18 @@ def test_a_float32_forward_with_a_correct_backward_is_lost_precision(tmp_path, b
     assert "backward does not match your own forward" not in messages
 
 
+@pytest.mark.parametrize(
+    ("returned", "described"),
+    [
+        ("(x @ self.W + self.b).tolist()", "is a list; expected a NumPy array of shape (4, 5)"),
+        ("(x @ self.W + self.b) + 0j", "is an array of dtype complex128; expected a NumPy array"),
+    ],
+)
+def test_something_other_than_a_float_array_is_described(tmp_path, bank, returned, described):
+    path = reference_with(tmp_path, {"return x @ self.W + self.b": f"return {returned}"})
+    assert failing(one_result(path, bank, "linear"))["output"].message.startswith(described)
+
+
 def test_a_0d_result_is_reported_with_its_real_shape(tmp_path, bank):
     path = reference_with(
         tmp_path, {"return 2.0 * (pred - target) / pred.size": "return np.array(1.0)"}

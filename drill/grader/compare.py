@@ -43,7 +43,7 @@ class Observed:
             "none": "None",
             "missing": "nothing (it was never set)",
             "text": f"text ({self.value})",
-        }.get(self.kind, f"a {self.type_name}")
+        }.get(self.kind, f"{_article(self.type_name)} {self.type_name}")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,10 @@ class Difference:
 
     summary: str
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # index, obtained, expected
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in ("a", "e", "i", "o", "u") else "a"
 
 
 def shape_text(shape: tuple[int, ...]) -> str:

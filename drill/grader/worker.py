@@ -325,6 +325,8 @@ def encode(values: Mapping[str, Any], prefix: str) -> tuple[dict[str, Any], dict
             # np.array keeps a 0-d array 0-d (ascontiguousarray would make it shape (1,)).
             arrays[key] = np.array(value, order="C")
             meta[name] = {"kind": "array", "key": key, "type": type(value).__name__}
+        elif isinstance(value, np.ndarray):  # complex, strings, objects: not numbers drill reads
+            meta[name] = {"kind": "object", "type": f"array of dtype {value.dtype}"}
         else:
             meta[name] = {"kind": "object", "type": type(value).__name__}
     return meta, arrays
