@@ -57,8 +57,14 @@ BankOption = Annotated[
 
 
 def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
-    """Print one error line and leave with `code`."""
-    typer.echo(f"drill: {message}", err=True)
+    """Print one error line and leave with `code`.
+
+    The message may quote a submission or a bank (an import-time traceback, a file name), so
+    its control characters are shown, not sent.
+    """
+    from drill.text import visible
+
+    typer.echo(f"drill: {visible(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -548,7 +554,7 @@ def check(
     from drill.bank import BankError, load_bank
     from drill.formula.validate import validate_formulas
     from drill.grader.grade import validate_exercises
-    from drill.text import plural
+    from drill.text import plural, visible
 
     try:
         bank = load_bank(bank_dir)
@@ -557,7 +563,7 @@ def check(
         problems = [str(issue) for issue in error.issues]
     if problems:
         for problem in problems:
-            typer.echo(problem, err=True)
+            typer.echo(visible(problem), err=True)
         typer.echo(f"{plural(len(problems), 'problem')} found.", err=True)
         raise typer.Exit(EXIT_FAILED)
     typer.echo(

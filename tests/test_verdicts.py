@@ -81,6 +81,15 @@ def test_a_submissions_escape_sequences_are_shown_not_sent(tmp_path):
     assert "\\x1b[2J\\x9b2J\\x7f\\x0dlinear ✓" in result.output
 
 
+def test_an_import_failure_quoting_escape_sequences_is_shown_not_sent(tmp_path):
+    path = write(tmp_path, f"raise RuntimeError({ATTACK!r})\n")
+    result = runner.invoke(app, ["grade", str(path), "--only", "linear"])
+    assert result.exit_code == 2
+    assert "\\x1b]52;c;ZXZpbA==\\x07" in result.output
+    for character in RAW:
+        assert character not in result.output
+
+
 def test_json_carries_the_submissions_text_exactly(tmp_path):
     path = hostile_text_solution(tmp_path)
     result = runner.invoke(app, ["grade", str(path), "--only", "linear", "--json"])
