@@ -1,9 +1,11 @@
 """The registry of check types: how an exercise declared in YAML becomes calls and verdicts.
 
-A check type knows which worker driver runs its calls, which fields its `check:` block takes,
-how to turn one declared case into concrete calls (a `CasePlan`), and any verdict beyond
-comparing each recorded value with the reference's. Layer-like exercises, functions of arrays,
-numerical_gradient (a function of a callable) and a scalar autograd engine cover the bank.
+A check type is one `CheckType` subclass here, registered with @register under the name an
+exercise's `type:` gives: which fields its `check:` block takes, how one declared case becomes
+concrete calls (a `CasePlan`), the driver that makes those calls (a worker.py function; the
+worker finds it through this registry too), and any verdict beyond comparing each recorded
+value with the reference's. Layer-like exercises, functions of arrays, numerical_gradient (a
+function of a callable) and a scalar autograd engine cover the bank.
 """
 
 from __future__ import annotations
