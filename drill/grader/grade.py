@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,15 +54,17 @@ def _broken(path: Path, what: str, error: BaseException) -> SpecError:
 
 @cache
 def reference_module(path: Path) -> ModuleType:
-    """The reference solutions of a topic, imported from their file (code of the bank)."""
+    """The reference solutions of a topic, compiled from their source (code of the bank).
+
+    Never from a cached .pyc: one planted in __pycache__ would be trusted without a look.
+    """
     if not path.is_file():
         raise SpecError(f"{path}: the reference solutions are missing")
-    spec = importlib.util.spec_from_file_location(f"drill_reference_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise SpecError(f"cannot import the reference solutions {path}")
-    module = importlib.util.module_from_spec(spec)
+    source = _reference_source(path)
+    module = ModuleType(f"drill_reference_{path.stem}")
+    module.__file__ = str(path)
     try:
-        spec.loader.exec_module(module)
+        exec(compile(source, str(path), "exec"), module.__dict__)
     except (Exception, SystemExit) as error:
         raise _broken(path, "importing the reference solutions", error) from None
     return module
@@ -163,20 +164,25 @@ def grade_session(
     plan, arrays = _worker_plan(prepared)
     by_id = {item.exercise.id: item for item in prepared}
     results = {}
-    for exercise_id, outcome in session.run(plan, arrays, on_start):
-        item = by_id[exercise_id]
-        # A submission's inf and NaN are findings to report, not warnings to print.
-        with np.errstate(all="ignore"):
-            results[exercise_id] = judge_exercise(
-                item.exercise,
-                item.check_type,
-                item.plans,
-                item.references,
-                outcome,
-                item.mistakes,
-                session.memory_bytes >> 20,
-            )
-    return GradeReport(str(session.solution), [results[e.id] for e in exercises])
+    interrupted = False
+    try:
+        for exercise_id, outcome in session.run(plan, arrays, on_start):
+            item = by_id[exercise_id]
+            # A submission's inf and NaN are findings to report, not warnings to print.
+            with np.errstate(all="ignore"):
+                results[exercise_id] = judge_exercise(
+                    item.exercise,
+                    item.check_type,
+                    item.plans,
+                    item.references,
+                    outcome,
+                    item.mistakes,
+                    session.memory_bytes >> 20,
+                )
+    except KeyboardInterrupt:  # Ctrl-C: the results so far are still worth showing
+        interrupted = True
+    graded = [results[e.id] for e in exercises if e.id in results]
+    return GradeReport(str(session.solution), graded, session.sandbox, interrupted)
 
 
 def grade(
