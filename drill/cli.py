@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from drill.bank import Bank, Exercise, Question
     from drill.grader.results import GradeReport
-    from drill.grader.runner import Session
+    from drill.grader.runner import GradingSession
     from drill.progress.store import Store
     from drill.quiz.session import Filters
 
@@ -621,7 +621,7 @@ def grade(
 
 
 def _grade_with_progress(
-    session: Session, bank: Bank, exercises: list[Exercise], show: bool
+    session: GradingSession, bank: Bank, exercises: list[Exercise], show: bool
 ) -> GradeReport:
     """Grade, with a transient status line on stderr naming the exercise being run."""
     from rich.console import Console

@@ -18,7 +18,7 @@ from drill.grader.checks import CasePlan, CheckType, check_type
 from drill.grader.compare import compare
 from drill.grader.judge import CaseObservation, MistakeCatalogue, judge_exercise, observe
 from drill.grader.results import GradeReport
-from drill.grader.runner import Session, open_session
+from drill.grader.runner import GradingSession, open_session
 from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from drill.text import excerpt
 
@@ -154,7 +154,7 @@ def _worker_plan(prepared: list[Prepared]) -> tuple[dict[str, Any], dict[str, np
 
 
 def grade_session(
-    session: Session,
+    session: GradingSession,
     bank: Bank,
     exercises: list[Exercise],
     on_start: Callable[[str], None] = lambda exercise_id: None,

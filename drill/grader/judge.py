@@ -22,7 +22,7 @@ from drill.grader.compare import Difference, Observed, compare, same
 from drill.grader.heatmap import HeatMap, heat_map, wrong_mask
 from drill.grader.records import Key
 from drill.grader.results import CheckKind, CheckResult, ExerciseResult, ExerciseStatus
-from drill.grader.runner import Outcome
+from drill.grader.runner import RunOutcome
 from drill.grader.worker import Recorder, Stop, encode
 
 INPUTS_CHECK = "inputs unchanged"
@@ -173,7 +173,7 @@ def judge_exercise(
     check_type: CheckType,
     plans: list[CasePlan],
     references: list[CaseObservation],
-    outcome: Outcome,
+    outcome: RunOutcome,
     mistakes: MistakeCatalogue,
     memory_mb: int,
 ) -> ExerciseResult:
