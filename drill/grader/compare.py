@@ -9,10 +9,11 @@ obtained/expected values, printed with as many digits as it takes to tell them a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from drill.grader.records import ValueKind
 from drill.text import plural
 
 # Correct variants (einsum, loops, np.where…) differ from the reference by rounding only.
@@ -22,8 +23,6 @@ ATOL = 1e-9
 # lost precision rather than a wrong formula.
 LOW_PRECISION_RTOL = 1e-3
 ROWS_SHOWN = 5
-
-ValueKind = Literal["array", "number", "bool", "none", "missing", "text", "object"]
 
 
 @dataclass(frozen=True)

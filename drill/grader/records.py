@@ -19,6 +19,9 @@ Role = Literal["result", "snapshot", "structure", "probe"]
 ROLES: frozenset[str] = frozenset(get_args(Role))
 # The call a recorded error happened in; "run" is anything outside the submission's calls.
 Stage = Literal["constructor", "forward", "backward", "probe", "call", "expression", "run"]
+# What a recorded value is, as the wire describes it: an array travels beside the JSON.
+ValueKind = Literal["array", "number", "bool", "none", "missing", "text", "object"]
+VALUE_KINDS: frozenset[str] = frozenset(get_args(ValueKind))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from drill.grader.records import VALUE_KINDS
+
 LINE_LIMIT = 1 << 20  # bytes of one JSON line
 PAYLOAD_LIMIT = 256 << 20  # bytes of one .npz archive
 OUTPUT_LIMIT = 8000  # characters of printed output kept per exercise
@@ -34,7 +36,6 @@ TEXT_LIMIT = 4000  # characters of any other text (messages, tracebacks)
 NAME_LIMIT = 200
 VALUES_LIMIT = 10_000  # values recorded in one case
 KEY = re.compile(r"[A-Za-z0-9_]{1,64}\Z")
-VALUE_KINDS = frozenset({"missing", "none", "text", "bool", "number", "array", "object"})
 SPECIAL_NUMBERS = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 # The only array types exchanged: bool, integers and floats in this machine's byte order.
 DTYPES = frozenset(

@@ -58,14 +58,14 @@ class Recorder:
     def put(self, key: Key, value: Any) -> None:
         self.values[key.wire()] = value
 
-    def run(self, stage: str, call: Callable[[], Any]) -> Any:
+    def run(self, stage: Stage, call: Callable[[], Any]) -> Any:
         try:
             return call()
         except Exception as exc:  # the submission's own failure, recorded for the parent
             self.fail(stage, exc)
             raise Stop from None
 
-    def fail(self, stage: str, exc: BaseException) -> None:
+    def fail(self, stage: Stage, exc: BaseException) -> None:
         self.error = {
             "stage": stage,
             "type": type(exc).__name__,
