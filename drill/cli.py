@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from drill.bank import Bank, Exercise, Question
     from drill.grader.results import GradeReport
-    from drill.grader.runner import Session
+    from drill.grader.runner import GradingSession
     from drill.progress.store import Store
     from drill.quiz.session import Filters
 
@@ -82,8 +82,14 @@ BankOption = Annotated[
 
 
 def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
-    """Print one error line and leave with `code`."""
-    typer.echo(f"drill: {message}", err=True)
+    """Print one error line and leave with `code`.
+
+    The message may quote a submission or a bank (an import-time traceback, a file name), so
+    its control characters are shown, not sent.
+    """
+    from drill.text import visible
+
+    typer.echo(f"drill: {visible(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -93,6 +99,7 @@ def load(bank_dir: Path | None, complain: Callable[[str], NoReturn] = fail) -> B
     `complain` says it and exits (drill grade --json passes one that prints a JSON object).
     """
     from drill.bank import BankError, load_bank
+    from drill.text import plural
 
     try:
         return load_bank(bank_dir)
@@ -101,7 +108,9 @@ def load(bank_dir: Path | None, complain: Callable[[str], NoReturn] = fail) -> B
         lines = "\n".join(f"  {issue}" for issue in error.issues[:20])
         more = f"\n  … and {count - 20} more" if count > 20 else ""
         command = "drill check" if bank_dir is None else f"drill check {bank_dir}"
-        complain(f"the question bank has {count} problem(s); run '{command}':\n{lines}{more}")
+        complain(
+            f"the question bank has {plural(count, 'problem')}; run '{command}':\n{lines}{more}"
+        )
 
 
 # -- Browsing the bank and the quiz ---------------------------------------------------------
@@ -615,7 +624,7 @@ def grade(
     if missing:
         typer.echo(f"drill: graded without {', '.join(missing)} (see --strict)", err=True)
     if json_output:
-        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        typer.echo(json.dumps(report.to_json()))
     else:
         from rich.console import Console
 
@@ -630,7 +639,9 @@ def grade(
     raise typer.Exit(report.exit_code)
 
 
-def _watch(session: Session, bank: Bank, exercises: list[Exercise], json_output: bool) -> NoReturn:
+def _watch(
+    session: GradingSession, bank: Bank, exercises: list[Exercise], json_output: bool
+) -> NoReturn:
     """Grade on every save of the file until Ctrl-C, which exits 130 (drill grade --watch)."""
     import json
     import signal
@@ -692,7 +703,7 @@ def _missing_protections(report: GradeReport) -> list[str]:
 
 
 def _grade_with_progress(
-    session: Session, bank: Bank, exercises: list[Exercise], show: bool
+    session: GradingSession, bank: Bank, exercises: list[Exercise], show: bool
 ) -> GradeReport:
     """Grade, with a transient status line on stderr naming the exercise being run."""
     from rich.console import Console
@@ -730,6 +741,7 @@ def check(
     from drill.bank import BankError, load_bank
     from drill.formula.validate import validate_formulas
     from drill.grader.grade import validate_exercises
+    from drill.text import plural, visible
 
     if bank_dir is not None:
         bank_dir = _bank_folder(bank_dir)
@@ -740,12 +752,12 @@ def check(
         problems = [str(issue) for issue in error.issues]
     if problems:
         for problem in problems:
-            typer.echo(problem, err=True)
-        typer.echo(f"{len(problems)} problem(s) found.", err=True)
+            typer.echo(visible(problem), err=True)
+        typer.echo(f"{plural(len(problems), 'problem')} found.", err=True)
         raise typer.Exit(EXIT_FAILED)
     typer.echo(
-        f"{bank.root}: {len(bank.questions)} questions and "
-        f"{len(bank.exercises)} exercises, no problems."
+        f"{bank.root}: {plural(len(bank.questions), 'question')} and "
+        f"{plural(len(bank.exercises), 'exercise')}, no problems."
     )
 
 
