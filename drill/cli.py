@@ -445,7 +445,14 @@ def init(
 
 @app.command()
 def grade(
-    solution: Annotated[Path, typer.Argument(help="Your solution file, e.g. one from drill init.")],
+    solutions: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Your solution file, e.g. one from drill init; or a class's files and "
+            "folders (every *.py in a folder).",
+            show_default=False,
+        ),
+    ],
     only: ExerciseOption = None,
     timeout: Annotated[
         float, typer.Option(help="Seconds each exercise may run before it is stopped.", min=0.1)
@@ -456,6 +463,24 @@ def grade(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with every result, nothing else.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="With many files: grade this many at once (default: the number of cores).",
+            show_default=False,
+        ),
+    ] = None,
+    gradebook: Annotated[
+        Path | None,
+        typer.Option(
+            "--gradebook",
+            dir_okay=False,
+            help="Write a CSV gradebook: one row per file, points and status per exercise.",
+            show_default=False,
+        ),
+    ] = None,
     bank_dir: BankOption = None,
 ) -> None:
     """Grade your backward() implementations against the reference and gradient checks.
@@ -463,7 +488,14 @@ def grade(
     Your file runs in a separate process with a time limit per exercise and a memory cap.
     Exit code: 0 when nothing you attempted failed (stubs count as missing, not failed),
     1 when an exercise failed, raised or timed out, 2 when the file cannot be graded.
+
+    Given several files or a folder, grades each one as above, in parallel, then summarises
+    the class; --json prints one line per file and a last one with the summary. Exit code:
+    0 when every file was graded, whatever its score; 2 when some file could not be.
     """
+    if len(solutions) > 1 or solutions[0].is_dir() or gradebook is not None:
+        _grade_class(solutions, only, timeout, memory, json_output, jobs, gradebook, bank_dir)
+    solution = solutions[0]
     import json
 
     from drill.grader.runner import Ungradeable, open_session
@@ -522,6 +554,89 @@ def _grade_with_progress(
             exercises,
             on_start=lambda exercise_id: status.update(f"Grading {exercise_id}…"),
         )
+
+
+def _grade_class(
+    paths: list[Path],
+    only: list[str] | None,
+    timeout: float,
+    memory: int,
+    json_output: bool,
+    jobs: int | None,
+    gradebook: Path | None,
+    bank_dir: Path | None,
+) -> NoReturn:
+    """Grade many files as `drill grade FILE` grades one, then summarise the class.
+
+    Their results are not recorded in the progress store: they are not the user's own.
+    """
+    import json
+    import os
+
+    from rich.console import Console
+
+    from drill.grader.batch import ClassGrader, NoSubmissions, Submission, class_files, summarise
+    from drill.grader.batch_report import class_progress, render_class
+    from drill.grader.cases import SpecError
+    from drill.grader.grade import prepare
+    from drill.grader.gradebook import write_gradebook
+
+    def unusable(message: str) -> NoReturn:
+        if json_output:
+            typer.echo(json.dumps({"error": message}, ensure_ascii=False))
+        fail(message)
+
+    try:
+        files = class_files(paths)
+    except NoSubmissions as error:
+        unusable(str(error))
+    if gradebook is not None and not gradebook.parent.is_dir():
+        unusable(f"cannot write the gradebook {gradebook}: no folder {gradebook.parent}")
+    bank = load(bank_dir)
+    exercises = _exercises(bank, only)
+    if not exercises:
+        unusable("this bank has no graded exercises")
+    try:
+        prepared = [prepare(bank, exercise) for exercise in exercises]
+    except SpecError as error:
+        unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
+
+    # JSON lines go out in the order of the files, each as soon as those before it are done.
+    finished: dict[int, Submission] = {}
+    printed = 0
+
+    def print_ready() -> None:
+        nonlocal printed
+        while printed in finished:
+            typer.echo(json.dumps(finished.pop(printed).to_json(), ensure_ascii=False))
+            printed += 1
+
+    grader = ClassGrader(prepared, timeout, memory, jobs or os.cpu_count() or 1)
+    with class_progress(Console(stderr=True), len(files)) as progress:
+
+        def on_done(index: int, submission: Submission) -> None:
+            progress.done(submission)
+            if json_output:
+                finished[index] = submission
+                print_ready()
+
+        run = grader.run(files, on_done)
+    summary = summarise(run, prepared)
+    if json_output:
+        for index in sorted(finished):  # after Ctrl-C: those finished past a gap
+            typer.echo(json.dumps(finished[index].to_json(), ensure_ascii=False))
+        typer.echo(json.dumps({"summary": summary.to_json()}, ensure_ascii=False))
+    else:
+        render_class(run.submissions, summary, [e.id for e in exercises], Console(highlight=False))
+    if gradebook is not None:
+        try:
+            columns = [(exercise.id, exercise.points) for exercise in exercises]
+            write_gradebook(gradebook, columns, run.submissions)
+        except OSError as error:
+            fail(f"cannot write the gradebook {gradebook}: {error.strerror or error}")
+    if run.interrupted:
+        raise typer.Exit(130)
+    raise typer.Exit(EXIT_UNUSABLE if summary.ungradeable else 0)
 
 
 @app.command()
@@ -583,6 +698,43 @@ def record_grades(bank: Bank, report: GradeReport) -> None:
     ]
     with progress_store() as store:
         store.record_grade(grades, exercise_questions(bank))
+
+
+gradebook_app = typer.Typer(
+    help="Gradebooks written by drill grade --gradebook: merge those of several shards.",
+    no_args_is_help=True,
+)
+app.add_typer(gradebook_app, name="gradebook")
+
+
+@gradebook_app.command("merge")
+def gradebook_merge(
+    gradebooks: Annotated[
+        list[Path],
+        typer.Argument(help="Gradebooks to merge, in order: their rows follow one another."),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", dir_okay=False, help="The merged gradebook to write."),
+    ],
+) -> None:
+    """Merge the gradebooks of shards of a class into one, e.g. after grading on many machines.
+
+    They must grade the same exercises (same bank and --only options), and each file may
+    appear in one of them only. The rows keep the order of the gradebooks as given.
+    """
+    from drill.files import write_atomically
+    from drill.grader.gradebook import GradebookError, merge, to_csv
+
+    try:
+        columns, rows = merge(gradebooks)
+    except GradebookError as error:
+        fail(str(error))
+    try:
+        write_atomically(output, to_csv(columns, rows))
+    except OSError as error:
+        fail(f"cannot write {output}: {error.strerror or error}")
+    typer.echo(f"Wrote {output}: {len(rows)} submission(s) from {len(gradebooks)} gradebook(s).")
 
 
 progress_app = typer.Typer(

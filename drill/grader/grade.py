@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -133,18 +134,34 @@ def grade_session(
     on_start: Callable[[str], None] = lambda exercise_id: None,
 ) -> GradeReport:
     """Grade the session's submission on `exercises`; Ungradeable if it cannot be imported."""
-    prepared = [prepare(bank, exercise) for exercise in exercises]
+    return grade_prepared(session, [prepare(bank, exercise) for exercise in exercises], on_start)
+
+
+def grade_prepared(
+    session: Session,
+    prepared: list[Prepared],
+    on_start: Callable[[str], None] = lambda exercise_id: None,
+) -> GradeReport:
+    """Grade the session's submission on exercises prepared once for many submissions."""
     plan, arrays = _worker_plan(prepared)
     by_id = {item.exercise.id: item for item in prepared}
+    started: dict[str, float] = {}
+
+    def start(exercise_id: str) -> None:
+        started[exercise_id] = time.monotonic()
+        on_start(exercise_id)
+
     results = {}
-    for exercise_id, outcome in session.run(plan, arrays, on_start):
+    for exercise_id, outcome in session.run(plan, arrays, start):
+        seconds = time.monotonic() - started.get(exercise_id, time.monotonic())
         item = by_id[exercise_id]
         # A submission's inf and NaN are findings to report, not warnings to print.
         with np.errstate(all="ignore"):
             results[exercise_id] = judge(
                 item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
             )
-    return GradeReport(str(session.solution), [results[e.id] for e in exercises])
+        results[exercise_id].seconds = seconds
+    return GradeReport(str(session.solution), [results[item.exercise.id] for item in prepared])
 
 
 def grade(

@@ -29,6 +29,8 @@ class ExerciseResult:
     checks: list[CheckResult] = field(default_factory=list)
     traceback: str = ""
     output: str = ""
+    # Wall time of the run in the worker; varies between runs, so not in the JSON or in ==.
+    seconds: float = field(default=0.0, compare=False)
 
 
 @dataclass
