@@ -493,3 +493,189 @@ class Value:
         self.grad = 1.0
         for node in reversed(order):
             node._backward()
+
+
+def _stable_sigmoid(z):
+    """σ(z) elementwise without overflow: exp(−|z|) is at most 1. z: any shape -> same shape."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_bce_with_logits_backward(logits, targets):
+    """Loss and gradient of binary cross-entropy on sigmoid(logits), averaged over all entries.
+
+    logits: any shape; targets: shape of logits, values in [0, 1] (hard 0/1 or soft labels).
+    L = mean(−y log σ(z) − (1 − y) log(1 − σ(z))). Returns (loss, dL/dlogits): a float and
+    an array shaped like logits, (σ(z) − y) / logits.size.
+    """
+    # −y log σ(z) − (1 − y) log(1 − σ(z)) = max(z, 0) − z·y + log(1 + exp(−|z|)): no exp of a
+    # large positive number and no log of 0, so it is finite for |z| = 1000.
+    per_entry = np.maximum(logits, 0.0) - logits * targets + np.log1p(np.exp(-np.abs(logits)))
+    loss = per_entry.mean()
+    grad_logits = (_stable_sigmoid(logits) - targets) / logits.size
+    return float(loss), grad_logits
+
+
+class Dropout:
+    """Inverted dropout with the keep-mask given, so that results are deterministic."""
+
+    def __init__(self, p, mask, training):
+        """p: drop probability in [0, 1); mask: 0/1 array shaped like x, 1 = keep;
+        training: true for training mode, false for evaluation (the layer is then the identity).
+        """
+        self.p = p
+        self.mask = mask
+        self.training = training
+
+    def forward(self, x):
+        """x: any shape -> same shape; kept entries scaled by 1 / (1 − p) in training."""
+        if not self.training:
+            return x.copy()
+        self.scaled_mask = self.mask / (1.0 - self.p)
+        return x * self.scaled_mask
+
+    def backward(self, grad_output):
+        """grad_output: shape of x -> grad_input, shape of x."""
+        if not self.training:
+            return grad_output.copy()
+        return grad_output * self.scaled_mask
+
+
+_erf = np.vectorize(math.erf, otypes=[float])
+
+
+class GELU:
+    """The exact GELU, x·Φ(x) with Φ the standard normal CDF (the erf form, not tanh)."""
+
+    def forward(self, x):
+        """x: any shape -> 0.5·x·(1 + erf(x / √2)), same shape."""
+        self.x_in = x
+        self.cdf = 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))
+        return x * self.cdf
+
+    def backward(self, grad_output):
+        """grad_output: shape of x -> grad_input, shape of x. GELU′(x) = Φ(x) + x·φ(x)."""
+        pdf = np.exp(-0.5 * self.x_in**2) / math.sqrt(2.0 * math.pi)
+        return grad_output * (self.cdf + self.x_in * pdf)
+
+
+class LogSoftmax:
+    """log softmax over the last axis: z − log Σ exp(z)."""
+
+    def forward(self, x):
+        """x: (..., C) -> (..., C)."""
+        shifted = x - x.max(axis=-1, keepdims=True)  # keeps exp finite
+        self.out = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        return self.out
+
+    def backward(self, grad_output):
+        """grad_output: (..., C) -> grad_input (..., C): g − softmax(x)·Σg along the last axis."""
+        probs = np.exp(self.out)
+        return grad_output - probs * grad_output.sum(axis=-1, keepdims=True)
+
+
+def lstm_cell(x, h_prev, c_prev, Wx, Wh, b, grad_h, grad_c):
+    """One LSTM step, forward and backward; gates stacked in the order i, f, g, o.
+
+    x: (N, D); h_prev, c_prev: (N, H); Wx: (D, 4H); Wh: (H, 4H); b: (4H,).
+    a = x Wx + h_prev Wh + b; i, f, o = σ(parts of a), g = tanh(part of a);
+    c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c).
+    grad_h, grad_c: (N, H), ∂L/∂h and ∂L/∂c from above (the next step and the layer above).
+    Returns (h, c, grads): h and c (N, H); grads a dict with "x", "h_prev", "c_prev", "Wx",
+    "Wh", "b", each ∂L/∂(that argument), shaped like it.
+    """
+    H = h_prev.shape[1]
+    a = x @ Wx + h_prev @ Wh + b  # (N, 4H)
+    i = _stable_sigmoid(a[:, :H])
+    f = _stable_sigmoid(a[:, H : 2 * H])
+    g = np.tanh(a[:, 2 * H : 3 * H])
+    o = _stable_sigmoid(a[:, 3 * H :])
+    c = f * c_prev + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+
+    # c reaches the loss directly (grad_c) and through h = o ⊙ tanh(c).
+    grad_c_total = grad_c + grad_h * o * (1.0 - tanh_c**2)
+    grad_o = grad_h * tanh_c
+    grad_i = grad_c_total * g
+    grad_g = grad_c_total * i
+    grad_f = grad_c_total * c_prev
+    grad_c_prev = grad_c_total * f
+    grad_a = np.concatenate(
+        [
+            grad_i * i * (1.0 - i),
+            grad_f * f * (1.0 - f),
+            grad_g * (1.0 - g**2),
+            grad_o * o * (1.0 - o),
+        ],
+        axis=1,
+    )  # (N, 4H)
+    grads = {
+        "x": grad_a @ Wx.T,
+        "h_prev": grad_a @ Wh.T,
+        "c_prev": grad_c_prev,
+        "Wx": x.T @ grad_a,
+        "Wh": h_prev.T @ grad_a,
+        "b": grad_a.sum(axis=0),
+    }
+    return h, c, grads
+
+
+def rnn_bptt(x, h0, Wx, Wh, b, grad_hs):
+    """A tanh RNN over T steps, forward and backpropagation through time.
+
+    x: (T, N, D); h0: (N, H); Wx: (D, H); Wh: (H, H); b: (H,).
+    h_t = tanh(x_t Wx + h_{t−1} Wh + b) for t = 1 … T.
+    grad_hs: (T, N, H), ∂L/∂h_t from the loss terms at every step.
+    Returns (hs, grads): hs (T, N, H), the states h_1 … h_T; grads a dict with "x", "h0",
+    "Wx", "Wh", "b", each ∂L/∂(that argument), shaped like it.
+    """
+    T = x.shape[0]
+    hs = np.empty((T, *h0.shape))
+    h = h0
+    for t in range(T):
+        h = np.tanh(x[t] @ Wx + h @ Wh + b)
+        hs[t] = h
+
+    grad_x = np.zeros_like(x)
+    grad_Wx = np.zeros_like(Wx)
+    grad_Wh = np.zeros_like(Wh)
+    grad_b = np.zeros_like(b)
+    grad_h_next = np.zeros_like(h0)  # what h_t receives from step t + 1
+    for t in reversed(range(T)):
+        h_before = hs[t - 1] if t > 0 else h0
+        grad_pre = (grad_hs[t] + grad_h_next) * (1.0 - hs[t] ** 2)  # (N, H)
+        grad_x[t] = grad_pre @ Wx.T
+        grad_Wx += x[t].T @ grad_pre
+        grad_Wh += h_before.T @ grad_pre
+        grad_b += grad_pre.sum(axis=0)
+        grad_h_next = grad_pre @ Wh.T
+    grads = {"x": grad_x, "h0": grad_h_next, "Wx": grad_Wx, "Wh": grad_Wh, "b": grad_b}
+    return hs, grads
+
+
+def causal_attention_backward(Q, K, V, grad_output):
+    """Gradients of causal attention O = softmax(mask(Q Kᵀ / √d)) V, d = Q.shape[-1].
+
+    The mask lets query i see keys 0 … i only (score −∞ above the diagonal).
+    Q, K: (..., T, d); V: (..., T, dv); grad_output: (..., T, dv), ∂L/∂O.
+    Returns (dQ, dK, dV), shaped like Q, K and V.
+    """
+    T = Q.shape[-2]
+    inv_sqrt_d = 1.0 / np.sqrt(Q.shape[-1])
+    visible = np.tril(np.ones((T, T), dtype=bool))
+
+    raw = Q @ np.swapaxes(K, -1, -2) * inv_sqrt_d  # (..., T, T)
+    masked = np.where(visible, raw, -np.inf)
+    # Every row sees at least its own key, so its max is finite.
+    exp = np.exp(masked - masked.max(axis=-1, keepdims=True))
+    attn = exp / exp.sum(axis=-1, keepdims=True)  # exactly 0 above the diagonal
+
+    grad_V = np.swapaxes(attn, -1, -2) @ grad_output  # (..., T, dv)
+    grad_attn = grad_output @ np.swapaxes(V, -1, -2)  # (..., T, T)
+    # The softmax backward is P ⊙ (…), so hidden positions get no gradient without
+    # masking a second time.
+    grad_raw = attn * (grad_attn - np.sum(grad_attn * attn, axis=-1, keepdims=True))
+    grad_Q = grad_raw @ K * inv_sqrt_d  # (..., T, d)
+    grad_K = np.swapaxes(grad_raw, -1, -2) @ Q * inv_sqrt_d  # (..., T, d)
+    return grad_Q, grad_K, grad_V

@@ -57,6 +57,45 @@ def kaiming_std() -> float:
     return math.sqrt(2.0 / fan_in)
 
 
+def bce_logit_gradient() -> float:
+    def loss(z: float) -> float:
+        return -math.log(1 / (1 + math.exp(-z)))  # the label is 1
+
+    return central_difference(loss, math.log(3))
+
+
+def fp16_smallest_positive() -> float:
+    return float(np.finfo(np.float16).smallest_subnormal)
+
+
+def quadratic_form_second_component() -> float:
+    A = np.array([[1.0, 2.0], [0.0, 3.0]])
+
+    def f(x2: float) -> float:
+        x = np.array([1.0, x2])
+        return float(x @ A @ x)
+
+    return central_difference(f, -1.0)
+
+
+def micro_batch_factor() -> float:
+    """The factor that makes 20 examples' mean contribute as they do to the mean over 40."""
+    losses = np.random.default_rng(0).uniform(size=40)
+    big = losses[20:]
+    return float((big.sum() / losses.size) / big.mean())
+
+
+def swish_slope() -> float:
+    return central_difference(lambda x: x * sigmoid(x), math.log(3))
+
+
+def transposed_conv_height() -> float:
+    """Scatter each input row's 3-row window, 2 rows apart, then crop the padding."""
+    rows_in, kernel, stride, padding = 4, 3, 2, 1
+    covered = {i * stride + k for i in range(rows_in) for k in range(kernel)}
+    return float(len(covered) - 2 * padding)
+
+
 EXPECTED = {
     "sigmoid-max-slope": max_sigmoid_slope,
     "ten-sigmoid-layers": lambda: max_sigmoid_slope() ** 10,
@@ -64,6 +103,12 @@ EXPECTED = {
     "label-smoothing-gradient": smoothed_logit_gradient,
     "global-norm-clipping": clipped_component,
     "kaiming-init-std": kaiming_std,
+    "bce-logit-gradient-value": bce_logit_gradient,
+    "fp16-smallest-gradient": fp16_smallest_positive,
+    "quadratic-form-gradient-value": quadratic_form_second_component,
+    "micro-batch-loss-scale": micro_batch_factor,
+    "swish-derivative-value": swish_slope,
+    "transposed-conv-output-size": transposed_conv_height,
 }
 
 

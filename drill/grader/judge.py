@@ -19,6 +19,7 @@ import numpy as np
 from drill.bank import Exercise
 from drill.grader.checks import GRADCHECK_PREFIX, CasePlan, CheckType
 from drill.grader.compare import Difference, Observed, compare, same
+from drill.grader.heatmap import HeatMap, heat_map, wrong_mask
 from drill.grader.results import CheckResult, ExerciseResult
 from drill.grader.runner import Outcome
 from drill.grader.worker import DRIVERS, Recorder, Stop, encode
@@ -136,6 +137,8 @@ class _Finding:
     case: int
     difference: Difference | None
     mistake: tuple[str, str] | None = None
+    heatmap: HeatMap | None = None
+    wrong_mask: list | None = None
 
 
 def judge(
@@ -193,6 +196,9 @@ def judge(
             finding = _Finding(index, difference)
             if difference is not None:
                 finding.mistake = mistakes.matching_value(index, name, obtained, expected)
+                if obtained.kind == expected.kind == "array" and " after " not in name:
+                    finding.heatmap = heat_map(obtained.value, expected.value)
+                    finding.wrong_mask = wrong_mask(obtained.value, expected.value)
             findings.setdefault(_check_name(name), []).append(finding)
         for name, value in user.values.items():
             if name.endswith(" structure"):
@@ -231,6 +237,8 @@ def _summarise(name: str, group: list[_Finding], plans: list[CasePlan]) -> Check
         case=f"case {first.case + 1} of {len(plans)}: {case.describe()}",
         rows=first.difference.rows,
         mistake=first.mistake[1] if first.mistake else None,
+        heatmap=first.heatmap,
+        wrong_mask=first.wrong_mask,
     )
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+
 from rich import box
-from rich.console import Console, Group
+from rich.columns import Columns
+from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from drill.grader.heatmap import HeatMap, Panel
 from drill.grader.results import CheckResult, ExerciseResult, GradeReport
 
 STATUS_STYLE = {
@@ -45,6 +50,66 @@ def summary_table(report: GradeReport) -> Table:
     return table
 
 
+# Level 0 is a correct entry; 1–4 are quarters of the largest difference.
+SHADES = " ░▒▓█"
+HEAT_STYLES = ("dim", "yellow", "dark_orange", "red", "bold bright_red")
+
+
+def _level(error: float, wrong: bool, largest: float) -> int:
+    if not wrong:
+        return 0
+    if not math.isfinite(error) or largest <= 0:
+        return 4
+    return max(1, min(4, math.ceil(4 * error / largest)))
+
+
+class HeatMapView:
+    """A heat map of |obtained − expected|: coloured blocks, or shade characters without colour."""
+
+    def __init__(self, name: str, heatmap: HeatMap) -> None:
+        self.name = name
+        self.heatmap = heatmap
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Iterator[RenderableType]:
+        heatmap = self.heatmap
+        plain = console.no_color or console.color_system is None
+        size = math.prod(heatmap.shape)
+        yield Text(
+            f"where {self.name} is wrong ({heatmap.wrong_count} of {size} entries; "
+            f"|obtained − expected| up to {heatmap.largest:.3g}"
+            f"{', NaN or inf drawn as the largest' if heatmap.has_non_finite else ''}):",
+            style="dim",
+        )
+        scale = "".join(SHADES[1:]) if plain else "yellow → red"
+        yield Text(f"{scale} = up to ¼ ½ ¾ 1 of that, blank = correct", style="dim")
+        if heatmap.slices_with_errors > len(heatmap.panels):
+            shown, total = len(heatmap.panels), heatmap.slices_with_errors
+            yield Text(f"the {shown} of {total} slices with most wrong entries:", style="dim")
+        # Side by side while they fit, so that several slices cost few lines.
+        yield Columns([self._panel(panel, plain) for panel in heatmap.panels], padding=(0, 3))
+
+    def _panel(self, panel: Panel, plain: bool) -> Group:
+        width = len(panel.errors[0])
+        lines = [
+            Text(f"{self.name}{panel.label}", style="dim", no_wrap=True),
+            Text("┌" + "─" * width + "┐", no_wrap=True),
+        ]
+        for errors, wrong in zip(panel.errors, panel.wrong):
+            line = Text("│", no_wrap=True)
+            for error, is_wrong in zip(errors, wrong):
+                level = _level(error, is_wrong, self.heatmap.largest)
+                if plain:
+                    line.append(SHADES[level])
+                else:
+                    line.append("█" if level else " ", style=HEAT_STYLES[level])
+            line.append("│")
+            lines.append(line)
+        lines.append(Text("└" + "─" * width + "┘", no_wrap=True))
+        return Group(*lines)
+
+
 def _check_detail(check: CheckResult) -> Group:
     lines: list = []
     headline = Text("• ", style="red")
@@ -63,6 +128,8 @@ def _check_detail(check: CheckResult) -> Group:
         for index, obtained, expected in check.rows:
             rows.add_row(index, obtained, expected)
         lines.append(Padding(rows, (0, 0, 0, 2)))
+    if check.heatmap is not None:
+        lines.append(Padding(HeatMapView(check.name, check.heatmap), (0, 0, 0, 2)))
     return Group(*lines)
 
 

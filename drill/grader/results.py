@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drill.grader.heatmap import HeatMap
 
 
 @dataclass
@@ -16,6 +19,8 @@ class CheckResult:
     case: str = ""
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # index, obtained, expected
     mistake: str | None = None
+    heatmap: HeatMap | None = None  # where a wrong array is wrong; drawn by the report only
+    wrong_mask: list | None = None  # nested lists of bools, for results of few entries
 
 
 @dataclass
@@ -75,5 +80,6 @@ class GradeReport:
 
 def _check_json(check: CheckResult) -> dict[str, Any]:
     data = asdict(check)
+    del data["heatmap"]  # a picture for people; scripts get wrong_mask
     data["rows"] = [list(row) for row in check.rows]
     return data
