@@ -25,6 +25,7 @@ from drill.cli import app
 from drill.grader.batch import ClassRun, Submission, summarise
 from drill.grader.grade import mistaken_source, prepare
 from drill.grader.results import CheckResult, ExerciseResult, GradeReport
+from drill.progress.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "solutions" / "backprop.py"
@@ -340,6 +341,29 @@ def test_a_folder_without_submissions_is_refused(tmp_path):
     result = runner.invoke(app, ["grade", str(tmp_path), *ONLY])
     assert result.exit_code == 2
     assert "holds no *.py file" in result.stderr
+
+
+def test_with_json_a_class_level_error_is_one_json_object(tmp_path):
+    result = runner.invoke(app, ["grade", str(tmp_path), *ONLY, "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {"error": f"{tmp_path} holds no *.py file to grade"}
+
+
+def test_a_gradebook_that_cannot_be_written_is_refused_before_grading(class_dir, tmp_path):
+    book = tmp_path / "no-such-folder" / "grades.csv"
+    result = runner.invoke(
+        app, ["grade", str(class_dir / "a_correct.py"), "--gradebook", str(book)]
+    )
+    assert result.exit_code == 2
+    assert "cannot write the gradebook" in result.stderr
+    assert "Submissions" not in result.stdout
+
+
+def test_a_class_is_not_recorded_in_the_graders_own_progress(class_dir):
+    code, _, _ = grade_class(str(class_dir / "a_correct.py"), str(class_dir / "b_bias_mean.py"))
+    assert code == 0
+    with open_store() as store:
+        assert store.grades() == []
 
 
 def test_a_missing_file_among_others_is_named_not_fatal(class_dir, tmp_path):
