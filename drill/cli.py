@@ -96,6 +96,7 @@ class Kind(str, Enum):
     code = "code"
     choice = "choice"
     numeric = "numeric"
+    formula = "formula"
 
 
 TopicOption = Annotated[
@@ -114,7 +115,7 @@ CompanyOption = Annotated[
     str | None,
     typer.Option(
         "--company",
-        help="Only questions reported at this company (letter case does not matter).",
+        help="Only questions tagged with this company (letter case does not matter).",
         show_default=False,
     ),
 ]
@@ -122,7 +123,9 @@ KindOption = Annotated[
     Kind | None,
     typer.Option(
         "--kind",
-        help="Only questions of this kind; choice and numeric answers are checked at once.",
+        help=(
+            "Only questions of this kind; choice, numeric and formula answers are checked at once."
+        ),
         case_sensitive=False,
     ),
 ]
@@ -321,10 +324,11 @@ def quiz(
     naming questions asks exactly those. Every rating is saved at once (see drill progress).
 
     Each question shows its time budget and a running clock. Type your answer (a letter or
-    letters for choice questions, a number for numeric ones) or any notes, and press Enter:
-    choice and numeric answers are marked right or wrong at once, then the model answer is
-    shown and you rate yourself: 1 again, 2 hard, 3 good, 4 easy (or a, h, g, e). A wrong
-    answer counts as again whatever you rate. Then it says when the question comes back.
+    letters for choice questions, a number for numeric ones, a NumPy expression for formula
+    ones, several separated by ';') or any notes, and press Enter: choice, numeric and
+    formula answers are marked right or wrong at once, then the model answer is shown and
+    you rate yourself: 1 again, 2 hard, 3 good, 4 easy (or a, h, g, e). A wrong answer
+    counts as again whatever you rate. Then it says when the question comes back.
 
     On an otherwise empty answer line, ? shows the next hint, s skips the question and q
     ends the quiz. Ctrl-C or the end of input also ends it. A summary table of time, outcome,
@@ -652,13 +656,16 @@ def check(
 
     Exercises are checked too: each declaration is well formed, the reference solution runs
     on every case, every known mistake differs from it, and every stub is still a stub.
+    Formula questions: each reference computes, each known mistake differs from it, and each
+    agrees with the graded exercise it names in checked_against.
     """
     from drill.bank import BankError, load_bank
+    from drill.formula.validate import validate_formulas
     from drill.grader.grade import validate_exercises
 
     try:
         bank = load_bank(bank_dir)
-        problems = [str(issue) for issue in validate_exercises(bank)]
+        problems = [str(issue) for issue in validate_exercises(bank)] + validate_formulas(bank)
     except BankError as error:
         problems = [str(issue) for issue in error.issues]
     if problems:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from drill.bank import load_bank
+from drill.grader.grade import grade
 
 EPS = 1e-6
 
@@ -122,3 +123,41 @@ def test_numeric_answer_matches_an_independent_computation(question_id):
     question = load_bank().questions[question_id]
     computed = EXPECTED[question_id]()
     assert abs(computed - question.value) <= question.tolerance / 10, computed
+
+
+# Company tags only where the seed sheet names them; every other tag had no source.
+SOURCED_COMPANIES = {
+    "explain-backprop": ("Google", "Meta", "Amazon"),
+    "softmax-cross-entropy-gradient": ("Google",),
+}
+
+
+def test_company_tags_appear_only_where_they_are_sourced():
+    tagged = {q.id: q.companies for q in load_bank().questions.values() if q.companies}
+    assert tagged == SOURCED_COMPANIES
+
+
+NAIVE_SIGMOID = """
+import numpy as np
+
+
+class Sigmoid:
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))  # exp(1000) overflows to inf; 1/inf is still 0
+        return self.out
+
+    def backward(self, grad_output):
+        return grad_output * self.out * (1 - self.out)
+"""
+
+
+def test_sigmoid_prompt_agrees_with_its_checks(tmp_path):
+    """The prompt says the grader compares values and cannot see an overflow warning: the
+    naive 1 / (1 + exp(−x)) gives the right values at ±1000 and passes."""
+    bank = load_bank()
+    prompt = " ".join(bank.questions["sigmoid-backward"].prompt.split())
+    assert "the grader compares values, so it cannot see a warning" in prompt
+    solution = tmp_path / "naive.py"
+    solution.write_text(NAIVE_SIGMOID, encoding="utf-8")
+    (result,) = grade(solution, bank, [bank.exercises["sigmoid"]]).exercises
+    assert result.status == "passed", result.message

@@ -75,22 +75,22 @@ def run(ids: list[str], script: list[str]) -> tuple[list[QuestionRecord], Script
 
 @pytest.mark.parametrize("text", ["b", "B", " b ", "b,", "B\t"])
 def test_single_choice_right_in_any_spelling(text: str) -> None:
-    assert judge(QUESTIONS["relu-gradient-choice"], text) == "right"
+    assert judge(QUESTIONS["relu-gradient-choice"], text).outcome == "right"
 
 
 @pytest.mark.parametrize("text", ["a", "b,c", "A B"])
 def test_single_choice_wrong(text: str) -> None:
-    assert judge(QUESTIONS["relu-gradient-choice"], text) == "wrong"
+    assert judge(QUESTIONS["relu-gradient-choice"], text).outcome == "wrong"
 
 
 @pytest.mark.parametrize("text", ["A,C", "a c", "c, a", "ac", "A, c, a"])
 def test_multiple_choice_needs_exactly_the_correct_set(text: str) -> None:
-    assert judge(QUESTIONS["softmax-facts"], text) == "right"
+    assert judge(QUESTIONS["softmax-facts"], text).outcome == "right"
 
 
 @pytest.mark.parametrize("text", ["a", "c", "a,b,c"])
 def test_multiple_choice_partial_or_extra_is_wrong(text: str) -> None:
-    assert judge(QUESTIONS["softmax-facts"], text) == "wrong"
+    assert judge(QUESTIONS["softmax-facts"], text).outcome == "wrong"
 
 
 def test_choice_outside_the_options_is_invalid() -> None:
@@ -127,12 +127,12 @@ def test_junk_is_not_a_number(text: str) -> None:
 )
 def test_numeric_answers_within_tolerance_are_right(text: str, outcome: str) -> None:
     # sigmoid-max-slope expects 0.25 ± 0.001; the bounds themselves count as right.
-    assert judge(QUESTIONS["sigmoid-max-slope"], text) == outcome
+    assert judge(QUESTIONS["sigmoid-max-slope"], text).outcome == outcome
 
 
 def test_free_text_and_empty_answers_are_not_judged() -> None:
-    assert judge(QUESTIONS["chain-rule-basics"], "it is the chain rule") == "none"
-    assert judge(QUESTIONS["relu-gradient-choice"], "  ") == "none"
+    assert judge(QUESTIONS["chain-rule-basics"], "it is the chain rule").outcome == "none"
+    assert judge(QUESTIONS["relu-gradient-choice"], "  ").outcome == "none"
 
 
 # -- the loop ------------------------------------------------------------------------------

@@ -6,15 +6,18 @@ Validation works on the plain mapping that YAML produced. Each problem is report
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from drill.formula.syntax import RESERVED_NAMES, Rejected, read
+
 FORMAT_VERSION = 1
 DIFFICULTIES = ("easy", "medium", "hard")
-KINDS = ("concept", "derivation", "code", "choice", "numeric")
+KINDS = ("concept", "derivation", "code", "choice", "numeric", "formula")
 QUESTION_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 EXERCISE_ID = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -26,6 +29,53 @@ class Problem(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+@dataclass(frozen=True)
+class FormulaMistake:
+    """A known wrong expression for one asked gradient, and what to tell the user."""
+
+    expression: str
+    message: str
+
+
+@dataclass(frozen=True)
+class FormulaAnswer:
+    """One gradient a formula question asks for: `name` is what the user may label it with
+    (dW), `label` how the prompt writes it (∂L/∂W), `reference` a correct expression."""
+
+    name: str
+    label: str
+    reference: str
+    mistakes: tuple[FormulaMistake, ...]
+
+
+@dataclass(frozen=True)
+class ExerciseLink:
+    """A graded exercise whose reference solution must agree with the formula's references:
+    `inputs` binds formula variables to the exercise's arrays (or the reference's recorded
+    values), `answers` binds answer names to the values the reference records."""
+
+    exercise: str
+    inputs: tuple[tuple[str, str], ...]
+    answers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Formula:
+    """The setting of a formula question: variables generated as graded exercises' arrays are
+    (`variables`, declarations as in a check's `arrays`), variables computed from them
+    (`derived`, in order), the concrete dimension sizes, and the asked gradients."""
+
+    variables: dict[str, dict[str, Any]] = dataclasses.field(hash=False)
+    derived: tuple[tuple[str, str], ...]
+    sizes: tuple[tuple[str, int], ...]
+    answers: tuple[FormulaAnswer, ...]
+    checked_against: ExerciseLink | None = None
+
+    def names(self) -> list[str]:
+        """Every array name an expression may use: the variables, then the derived ones."""
+        return [*self.variables, *(name for name, _ in self.derived)]
 
 
 @dataclass(frozen=True)
@@ -46,6 +96,7 @@ class Question:
     value: float | None = None
     tolerance: float | None = None
     exercises: tuple[str, ...] = ()
+    formula: Formula | None = None
 
 
 @dataclass(frozen=True)
@@ -167,12 +218,18 @@ _QUESTION_FIELDS = {
     "value",
     "tolerance",
     "exercises",
+    *("variables", "derived", "sizes", "answers", "checked_against"),
 }
 _KIND_ONLY_FIELDS = {
     "options": "choice",
     "correct": "choice",
     "value": "numeric",
     "tolerance": "numeric",
+    "variables": "formula",
+    "derived": "formula",
+    "sizes": "formula",
+    "answers": "formula",
+    "checked_against": "formula",
 }
 
 
@@ -204,6 +261,8 @@ def parse_question(data: Any) -> Question:
         if tolerance < 0:
             raise Problem("tolerance", "'tolerance' must not be negative")
         extra = {"value": _number(data, "value"), "tolerance": tolerance}
+    elif kind == "formula":
+        extra = {"formula": _parse_formula(data)}
     if kind == "code" or "exercises" in data:
         exercises = _text_list(data, "exercises")
         for name in exercises:
@@ -295,3 +354,143 @@ def parse_exercise(data: Any) -> Exercise:
         check=check,
         mistakes=tuple(_parse_mistake(i, m) for i, m in enumerate(mistakes)),
     )
+
+
+_ANSWER_FIELDS = {"name", "label", "reference", "mistakes"}
+_LINK_FIELDS = {"exercise", "inputs", "answers"}
+
+
+def _mapping(data: dict[str, Any], field_name: str) -> dict[Any, Any]:
+    value = _require(data, field_name)
+    if not isinstance(value, dict) or not value:
+        raise Problem(field_name, f"'{field_name}' must be a non-empty mapping")
+    return value
+
+
+def _name(field_name: str, name: Any, taken: set[str]) -> str:
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise Problem(field_name, f"{name!r} in '{field_name}' is not a usable name")
+    if name in RESERVED_NAMES:
+        raise Problem(field_name, f"'{name}' in '{field_name}' is the name of a function")
+    if name in taken:
+        raise Problem(field_name, f"'{name}' in '{field_name}' is already used")
+    taken.add(name)
+    return name
+
+
+def _expression(field_name: str, where: str, text: Any, names: list[str], sizes: list[str]) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise Problem(field_name, f"{where} must be an expression")
+    try:
+        read(text, names, sizes)
+    except Rejected as rejected:
+        raise Problem(field_name, f"{where}: {rejected.message}") from None
+    return text.strip()
+
+
+def _parse_formula(data: dict[str, Any]) -> Formula:
+    taken: set[str] = set()
+    sizes = {}
+    for name, value in _mapping(data, "sizes").items():
+        _name("sizes", name, taken)
+        if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 64:
+            raise Problem("sizes", f"size '{name}' must be a whole number from 2 to 64")
+        sizes[name] = value
+    if len(set(sizes.values())) != len(sizes):
+        raise Problem("sizes", "sizes must differ from each other, so a transposed answer shows")
+    variables = {}
+    for name, declaration in _mapping(data, "variables").items():
+        _name("variables", name, taken)
+        shape = declaration.get("shape") if isinstance(declaration, dict) else None
+        if not isinstance(shape, list) or not all(
+            (isinstance(d, str) and d in sizes) or (type(d) is int and d > 0) for d in shape
+        ):
+            raise Problem(
+                "variables",
+                f"variable '{name}' needs a 'shape': a list of size names or whole numbers",
+            )
+        variables[name] = declaration
+    names = list(variables)
+    derived = []
+    raw_derived = data.get("derived", {})
+    if not isinstance(raw_derived, dict):
+        raise Problem("derived", "'derived' must map names to expressions")
+    for name, text in raw_derived.items():
+        _name("derived", name, taken)
+        derived.append((name, _expression("derived", f"derived '{name}'", text, names, [*sizes])))
+        names.append(name)
+    answers = _require(data, "answers")
+    if not isinstance(answers, list) or not answers:
+        raise Problem("answers", "'answers' must be a non-empty list")
+    parsed = [_parse_answer(i, item, names, [*sizes]) for i, item in enumerate(answers)]
+    if len({answer.name for answer in parsed}) != len(parsed):
+        raise Problem("answers", "two answers have the same name")
+    link = None
+    if "checked_against" in data:
+        link = _parse_link(data["checked_against"], variables, [a.name for a in parsed])
+    return Formula(
+        variables=variables,
+        derived=tuple(derived),
+        sizes=tuple(sizes.items()),
+        answers=tuple(parsed),
+        checked_against=link,
+    )
+
+
+def _parse_answer(index: int, data: Any, names: list[str], sizes: list[str]) -> FormulaAnswer:
+    where = f"answers[{index}]"
+    if not isinstance(data, dict):
+        raise Problem("answers", f"{where} must be a mapping with name, label, reference, mistakes")
+    unknown = set(data) - _ANSWER_FIELDS
+    if unknown:
+        raise Problem("answers", f"{where} has unknown field '{sorted(unknown)[0]}'")
+    try:
+        name = _text(data, "name")
+        label = _text(data, "label")
+        mistakes = _require(data, "mistakes")
+    except Problem as problem:
+        raise Problem("answers", f"{where}: {problem.message}") from None
+    if not name.isidentifier():
+        raise Problem("answers", f"{where}: the name {name!r} is not a usable name")
+    reference = _expression("answers", f"{where}.reference", data.get("reference"), names, sizes)
+    if not isinstance(mistakes, list) or not mistakes:
+        raise Problem("answers", f"{where}.mistakes must be a non-empty list")
+    parsed = []
+    for number, mistake in enumerate(mistakes):
+        spot = f"{where}.mistakes[{number}]"
+        if not isinstance(mistake, dict) or set(mistake) != {"expression", "message"}:
+            raise Problem("answers", f"{spot} needs exactly 'expression' and 'message'")
+        message = mistake["message"]
+        if not isinstance(message, str) or not message.strip():
+            raise Problem("answers", f"{spot}.message must be text")
+        expression = _expression(
+            "answers", f"{spot}.expression", mistake["expression"], names, sizes
+        )
+        parsed.append(FormulaMistake(expression, message.strip()))
+    return FormulaAnswer(name, label, reference, tuple(parsed))
+
+
+def _parse_link(data: Any, variables: dict[str, Any], answers: list[str]) -> ExerciseLink:
+    if not isinstance(data, dict) or set(data) != _LINK_FIELDS:
+        raise Problem(
+            "checked_against", "'checked_against' needs exactly exercise, inputs, answers"
+        )
+    exercise = data["exercise"]
+    if not isinstance(exercise, str) or not EXERCISE_ID.fullmatch(exercise):
+        raise Problem("checked_against", f"{exercise!r} is not an exercise id")
+    pairs = {}
+    for field_name, allowed in (("inputs", list(variables)), ("answers", answers)):
+        mapping = data[field_name]
+        if not isinstance(mapping, dict) or not mapping:
+            raise Problem("checked_against", f"checked_against.{field_name} must be a mapping")
+        for key, value in mapping.items():
+            if key not in allowed or not isinstance(value, str):
+                raise Problem(
+                    "checked_against",
+                    f"checked_against.{field_name}: '{key}' must be one of {', '.join(allowed)} "
+                    "and name a value of the exercise",
+                )
+        pairs[field_name] = tuple(mapping.items())
+    if set(dict(pairs["inputs"])) != set(variables):
+        raise Problem("checked_against", "checked_against.inputs must bind every variable")
+    return ExerciseLink(exercise, pairs["inputs"], pairs["answers"])

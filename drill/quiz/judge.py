@@ -1,15 +1,26 @@
-"""Turning what the user typed into a verdict for choice and numeric questions."""
+"""Turning what the user typed into a verdict for choice, numeric and formula questions."""
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from drill.bank import Question
 
 Outcome = Literal["right", "wrong", "none", "skipped"]
+AUTO_SCORED = ("choice", "numeric", "formula")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome, and for a wrong formula answer one line per reason drill can give."""
+
+    outcome: Outcome
+    reasons: tuple[str, ...] = ()
+
 
 # Absorbs binary rounding, so that typing exactly value ± tolerance still counts as right.
 _FLOAT_SLACK = 1e-9
@@ -58,17 +69,38 @@ def parse_number(text: str) -> float:
     return number
 
 
-def judge(question: Question, text: str) -> Outcome:
-    """Right or wrong for choice and numeric questions; "none" for free-text kinds or no answer.
+def judge(question: Question, text: str) -> Verdict:
+    """Right or wrong for auto-scored kinds; "none" for free-text kinds or no answer.
 
-    Raises InvalidAnswer when a choice or numeric answer cannot be read, so the user can retry.
+    Raises InvalidAnswer when an answer cannot be read, so the user can retry.
     """
-    if not text.strip() or question.kind not in ("choice", "numeric"):
-        return "none"
+    if not text.strip() or question.kind not in AUTO_SCORED:
+        return Verdict("none")
+    if question.kind == "formula":
+        return _judge_formula(question, text)
     if question.kind == "choice":
         chosen = parse_choice(text, len(question.options))
-        return "right" if chosen == frozenset(question.correct) else "wrong"
+        return Verdict("right" if chosen == frozenset(question.correct) else "wrong")
     assert question.value is not None and question.tolerance is not None
     number = parse_number(text)
     slack = _FLOAT_SLACK * max(1.0, abs(question.value))
-    return "right" if abs(number - question.value) <= question.tolerance + slack else "wrong"
+    right = abs(number - question.value) <= question.tolerance + slack
+    return Verdict("right" if right else "wrong")
+
+
+def _judge_formula(question: Question, text: str) -> Verdict:
+    # Evaluating needs NumPy; only a quiz that reaches a formula question pays for it.
+    from drill.formula.evaluate import EvaluationError
+    from drill.formula.judge import judge_formula
+    from drill.formula.syntax import Rejected
+    from drill.grader.cases import SpecError
+
+    try:
+        verdict = judge_formula(question, text)
+    except Rejected as rejected:
+        raise InvalidAnswer(rejected.message) from None
+    except (SpecError, EvaluationError) as error:  # the question's own declarations
+        raise InvalidAnswer(
+            f"this question cannot be judged ({error}); 'drill check' shows why. Type s to skip it."
+        ) from None
+    return Verdict("right" if verdict.right else "wrong", verdict.reasons)

@@ -170,14 +170,16 @@ class QuizSession:
                     self.user.show_notice("no more hints for this question")
                 continue
             try:
-                outcome = judge(question, text)
+                verdict = judge(question, text)
             except InvalidAnswer as error:
                 self.user.show_notice(error.message)
                 continue
             break
-        record = self._record(question, started_at, outcome, hints_used)
-        if outcome in ("right", "wrong"):
-            self.user.show_verdict(question, outcome)
+        record = self._record(question, started_at, verdict.outcome, hints_used)
+        if verdict.outcome in ("right", "wrong"):
+            self.user.show_verdict(question, verdict.outcome)
+        for reason in verdict.reasons:
+            self.user.show_notice(reason)
         self.user.reveal(question)
         return self._rate(record)
 

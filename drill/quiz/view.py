@@ -322,6 +322,17 @@ class TerminalQuiz:
             return "Answer with letter(s), e.g. B or A,C; an empty line shows the answer."
         if question.kind == "numeric":
             return "Answer with a number, e.g. 0.25 or 1/4; an empty line shows the answer."
+        if question.formula is not None:
+            names = [answer.name for answer in question.formula.answers]
+            if len(names) == 1:
+                return (
+                    f"Answer with a NumPy expression for {names[0]} (np. optional, e.g. "
+                    "G * np.exp(X)); an empty line shows the answer."
+                )
+            return (
+                f"Answer with NumPy expressions for {'; '.join(names)} on one line, separated "
+                "by ';' (np. optional); an empty line shows the answer."
+            )
         return "Type notes if you like; Enter shows the answer."
 
     def show_hint(self, question: Question, number: int) -> None:
