@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from drill.grader.grade import Prepared, grade_prepared
-from drill.grader.results import ExerciseResult, GradeReport
+from drill.grader.results import GradeReport
 from drill.grader.runner import Session, Ungradeable, open_session
 
 
@@ -232,12 +232,6 @@ class ClassSummary:
         }
 
 
-def crashed(result: ExerciseResult) -> bool:
-    """The exercise's process died before it reported a single case (not a raised error,
-    which still leaves the checks it never reached)."""
-    return result.status == "error" and not result.checks
-
-
 def summarise(run: ClassRun, prepared: list[Prepared]) -> ClassSummary:
     """Pass rates, mean points and the group's known mistakes per exercise, and the troubles."""
     reports = [(s.file, s.report) for s in run.submissions if s.report is not None]
@@ -281,7 +275,7 @@ def summarise(run: ClassRun, prepared: list[Prepared]) -> ClassSummary:
         max_points=sum(item.exercise.points for item in prepared),
         exercises=exercises,
         timed_out=[f for f, r in reports if any(e.status == "timeout" for e in r.exercises)],
-        crashed=[f for f, r in reports if any(crashed(e) for e in r.exercises)],
+        crashed=[f for f, r in reports if any(e.crashed for e in r.exercises)],
         ungradeable=[s for s in run.submissions if s.report is None],
         slowest=slowest,
         interrupted=run.interrupted,

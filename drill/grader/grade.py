@@ -161,6 +161,7 @@ def grade_prepared(
                 item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
             )
         results[exercise_id].seconds = seconds
+        results[exercise_id].crashed = outcome.status == "crashed"
     return GradeReport(str(session.solution), [results[item.exercise.id] for item in prepared])
 
 
