@@ -20,6 +20,7 @@ import pexpect
 import pytest
 from typer.testing import CliRunner
 
+import drill.grader.batch
 from drill.bank import load_bank
 from drill.cli import app
 from drill.grader.batch import ClassRun, Submission, summarise
@@ -373,6 +374,23 @@ def test_a_missing_file_among_others_is_named_not_fatal(class_dir, tmp_path):
     assert lines[1]["file"] == str(tmp_path / "gone.py")
     assert "no such file" in lines[1]["error"]
     assert [u["file"] for u in lines[-1]["summary"]["ungradeable"]] == [str(tmp_path / "gone.py")]
+
+
+def test_a_file_that_trips_drill_up_costs_that_file_only(class_dir, monkeypatch):
+    real = drill.grader.batch.grade_prepared
+
+    def tripping(session, prepared):
+        if session.solution.name == "b_bias_mean.py":
+            raise RuntimeError("a bug in drill")
+        return real(session, prepared)
+
+    monkeypatch.setattr(drill.grader.batch, "grade_prepared", tripping)
+    files = [str(class_dir / name) for name in ("a_correct.py", "b_bias_mean.py")]
+    code, lines, _ = grade_class(*files, "--jobs", "2")
+    assert code == 2
+    assert lines[0]["points"] == 40
+    assert lines[1]["error"] == "drill's own error (RuntimeError: a bug in drill)"
+    assert [u["file"] for u in lines[-1]["summary"]["ungradeable"]] == [files[1]]
 
 
 # --- the summary as plain data ----------------------------------------------------------------

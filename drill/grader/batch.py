@@ -126,15 +126,7 @@ class ClassGrader:
     def _grade_file(self, path: Path) -> Submission:
         name = str(path)
         try:
-            session = open_session(path, self.timeout, self.memory_mb)
-        except Ungradeable as error:
-            return Submission(name, error=f"cannot grade {name}: {error}")
-        with self._lock:
-            self._sessions.add(session)
-        try:
-            if self._stopping.is_set():  # Ctrl-C came while its worker was starting
-                return Submission(name, error="grading was interrupted")
-            return Submission(name, grade_prepared(session, self.prepared))
+            return Submission(name, self._grade(path))
         except Ungradeable as error:
             return Submission(name, error=f"cannot grade {name}: {error}")
         except Exception as error:
@@ -142,6 +134,15 @@ class ClassGrader:
                 return Submission(name, error="grading was interrupted")
             # One file that trips drill up costs that file only; the message says whose bug.
             return Submission(name, error=f"drill's own error ({type(error).__name__}: {error})")
+
+    def _grade(self, path: Path) -> GradeReport:
+        session = open_session(path, self.timeout, self.memory_mb)
+        with self._lock:
+            self._sessions.add(session)
+        try:
+            if self._stopping.is_set():  # Ctrl-C came while its worker was starting
+                raise Ungradeable("grading was interrupted")
+            return grade_prepared(session, self.prepared)
         finally:
             with self._lock:
                 self._sessions.discard(session)
