@@ -234,10 +234,13 @@ def test_an_ungradeable_file_gives_exit_2_and_is_named(whole, class_dir):
     result = runner.invoke(app, ["grade", *files, *ONLY, *TIMEOUT], env={"COLUMNS": "300"})
     assert result.exit_code == 2
     lines = result.stdout.splitlines()
-    named = [line for line in lines if line.startswith("Not graded: ")]
-    assert len(named) == 2
-    assert "i_syntax.py has a syntax error on line 1" in named[0]
-    assert "j_import_error.py raised an exception while being imported" in named[1]
+    named = [line for line in lines if line.startswith("cannot grade ")]
+    assert named[0] == (
+        f"cannot grade {files[2]}: i_syntax.py has a syntax error on line 1: invalid syntax"
+    )
+    assert named[1] == (
+        f"cannot grade {files[3]}: j_import_error.py raised an exception while being imported:"
+    )
     assert "RuntimeError: no grading today" in result.stdout
     timed_out = [line for line in lines if line.startswith("Timed out: ")]
     assert timed_out == [f"Timed out: {class_dir / 'f_hang.py'}"]
@@ -389,7 +392,10 @@ def test_a_file_that_trips_drill_up_costs_that_file_only(class_dir, monkeypatch)
     code, lines, _ = grade_class(*files, "--jobs", "2")
     assert code == 2
     assert lines[0]["points"] == 40
-    assert lines[1]["error"] == "drill's own error (RuntimeError: a bug in drill)"
+    assert (
+        lines[1]["error"]
+        == f"cannot grade {files[1]}: drill's own error (RuntimeError: a bug in drill)"
+    )
     assert [u["file"] for u in lines[-1]["summary"]["ungradeable"]] == [files[1]]
 
 

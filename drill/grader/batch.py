@@ -131,9 +131,10 @@ class ClassGrader:
             return Submission(name, error=f"cannot grade {name}: {error}")
         except Exception as error:
             if self._stopping.is_set():  # its worker was killed on purpose
-                return Submission(name, error="grading was interrupted")
+                return Submission(name, error=f"cannot grade {name}: grading was interrupted")
             # One file that trips drill up costs that file only; the message says whose bug.
-            return Submission(name, error=f"drill's own error ({type(error).__name__}: {error})")
+            reason = f"drill's own error ({type(error).__name__}: {error})"
+            return Submission(name, error=f"cannot grade {name}: {reason}")
 
     def _grade(self, path: Path) -> GradeReport:
         session = open_session(path, self.timeout, self.memory_mb)

@@ -137,9 +137,7 @@ def render_class(
                 f"at most {slowest.max_seconds:.2f} s ({visible(slowest.file)})"
             )
         )
-    for submission in summary.ungradeable:
-        line = Text("Not graded: ", style="bold red")
-        line.append(f"{visible(submission.file)}: {visible(submission.error)}")
-        console.print(line)
+    for submission in summary.ungradeable:  # each error names its file
+        console.print(Text(visible(submission.error), style="red"))
     if summary.interrupted:
         console.print(Text("Interrupted: only the files finished before Ctrl-C.", style="yellow"))
