@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 import drill.grader.batch
+import drill.grader.grade
 from drill.bank import load_bank
 from drill.cli import app
 from drill.grader.batch import ClassRun, Submission, summarise
@@ -397,6 +398,21 @@ def test_a_file_that_trips_drill_up_costs_that_file_only(class_dir, monkeypatch)
         == f"cannot grade {files[1]}: drill's own error (RuntimeError: a bug in drill)"
     )
     assert [u["file"] for u in lines[-1]["summary"]["ungradeable"]] == [files[1]]
+
+
+def test_the_exercises_are_prepared_once_for_the_whole_class(class_dir, monkeypatch):
+    prepared: list[str] = []
+    real = drill.grader.grade.prepare
+
+    def counting(bank, exercise):
+        prepared.append(exercise.id)
+        return real(bank, exercise)
+
+    monkeypatch.setattr(drill.grader.grade, "prepare", counting)
+    files = [str(class_dir / name) for name in ("a_correct.py", "c_relu_at_zero.py")]
+    result = runner.invoke(app, ["grade", *files, "--only=relu", "--only=linear", "--json"])
+    assert result.exit_code == 0
+    assert sorted(prepared) == ["linear", "relu"]
 
 
 # --- the summary as plain data ----------------------------------------------------------------
