@@ -19,6 +19,8 @@ from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from drill.progress import DEFAULT_NEW_PER_DAY
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from drill.bank import Bank, Exercise, Question
     from drill.grader.results import GradeReport
     from drill.grader.runner import Session
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
 EXIT_INTERNAL = 3
+# Set by the scripts of drill completion when the shell asks drill for completions.
+COMPLETE_VARIABLE = "_DRILL_COMPLETE"
 
 app = typer.Typer(
     name="drill",
@@ -44,6 +48,27 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from drill import __version__
+
+        typer.echo(f"drill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """The options given before a command (the help text is the one given to `app`)."""
+
 
 BankOption = Annotated[
     Path | None,
@@ -129,10 +154,49 @@ KindOption = Annotated[
         case_sensitive=False,
     ),
 ]
+
+
+def _bank_for_completion(ctx: typer.Context) -> Bank | None:
+    """The bank a command line being completed uses, or None when it cannot be loaded."""
+    from drill.bank import BankError, load_bank
+
+    folder = ctx.params.get("bank_dir")  # still text while the line is being completed
+    try:
+        return load_bank(None if folder is None else Path(folder))
+    except BankError:
+        return None
+
+
+def complete_question_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """The question ids starting with what was typed, each with its title (shell completion)."""
+    bank = _bank_for_completion(ctx)
+    if bank is None:
+        return []
+    from drill.text import visible
+
+    return [
+        (q.id, visible(q.title)) for q in bank.questions.values() if q.id.startswith(incomplete)
+    ]
+
+
+def complete_exercise_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """The exercise ids starting with what was typed, each with its title (shell completion)."""
+    bank = _bank_for_completion(ctx)
+    if bank is None:
+        return []
+    from drill.text import visible
+
+    return [
+        (e.id, visible(e.title)) for e in bank.exercises.values() if e.id.startswith(incomplete)
+    ]
+
+
 QuestionIdArgument = Annotated[
     str,
     typer.Argument(
-        help="A question id, or any unique start of one (see 'drill list').", show_default=False
+        help="A question id, or any unique start of one (see 'drill list').",
+        show_default=False,
+        autocompletion=complete_question_id,
     ),
 ]
 
@@ -275,7 +339,9 @@ def quiz(
         list[str] | None,
         typer.Argument(
             help="Ask exactly these questions (ids or unique starts of ids), in this order.",
+            metavar="ID...",
             show_default=False,
+            autocompletion=complete_question_id,
         ),
     ] = None,
     topic: TopicOption = None,
@@ -344,6 +410,7 @@ def quiz(
 
     bank = load(bank_dir)
     filters = _filters(topic, difficulty, company, kind)
+    console = make_console()
     with progress_store() as store:
         if question_ids:
             chosen_otherwise = (topic, difficulty, company, kind, seed)
@@ -356,9 +423,9 @@ def quiz(
             if not questions:
                 fail("no questions match these filters; 'drill list' shows what the bank holds")
         else:
-            questions = _scheduled(store, bank, filters, new_per_day)
+            questions = _scheduled(store, bank, filters, new_per_day, console)
         questions = questions[:count]
-        view = TerminalQuiz(make_console(), time.monotonic)
+        view = TerminalQuiz(console, time.monotonic)
         session = QuizSession(questions, view, time.monotonic, recorder=store)
         try:
             session.run()
@@ -368,31 +435,28 @@ def quiz(
         view.show_summary(session.records)
 
 
-def _scheduled(store: Store, bank: Bank, filters: Filters, new_per_day: int) -> list[Question]:
+def _scheduled(
+    store: Store, bank: Bank, filters: Filters, new_per_day: int, console: Console
+) -> list[Question]:
     """The due and new questions a scheduled quiz asks; when none, say why and exit 0."""
     from drill.progress import clock
     from drill.progress.schedule import first_reviewed_today, plan
+    from drill.progress.view import plan_summary
 
     candidates = [question for question in bank.questions.values() if filters.accepts(question)]
     if not candidates:
         fail("no questions match these filters; 'drill list' shows what the bank holds")
     now = clock.now()
     cards = {question_id: stored.card for question_id, stored in store.cards().items()}
-    introduced = first_reviewed_today(store.first_reviews().values(), now)
+    # Questions of another bank, or that left this one, do not use up today's allowance.
+    first_reviews = store.first_reviews()
+    introduced = first_reviewed_today(
+        (first_reviews[q] for q in bank.questions if q in first_reviews), now
+    )
     chosen = plan(candidates, cards, introduced, new_per_day, now)
+    console.print(plan_summary(chosen, new_per_day, now))
     if chosen.questions:
-        typer.echo(f"{len(chosen.due)} review(s) due and {len(chosen.new)} new question(s) to see.")
         return chosen.questions
-    typer.echo("Nothing is due now.")
-    if chosen.next_due is not None:
-        local = chosen.next_due.astimezone().strftime("%a %d %b at %H:%M")
-        typer.echo(f"The next review is {clock.describe_due(chosen.next_due, now)} ({local}).")
-    if chosen.new_waiting:
-        typer.echo(
-            f"{chosen.new_waiting} new question(s) wait for another day: at most "
-            f"{new_per_day} new a day (--new N changes that)."
-        )
-    typer.echo("'drill quiz --all' practises every matching question anyway.")
     raise typer.Exit(0)
 
 
@@ -402,6 +466,7 @@ ExerciseOption = Annotated[
         "--only",
         help="Only this exercise (an id or a unique prefix; repeat for several).",
         show_default=False,
+        autocompletion=complete_exercise_id,
     ),
 ]
 
@@ -422,28 +487,39 @@ def init(
         Path, typer.Argument(help="Where to write the starter file, e.g. solution.py.")
     ],
     only: ExerciseOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite FILE with a fresh starter if it exists.")
+    ] = False,
     bank_dir: BankOption = None,
 ) -> None:
     """Write a starter solution file: every exercise as a stub with its signature and shapes.
 
-    Fill in the stubs, then run drill grade FILE. Without --force an existing file is never
-    touched.
+    Fill in the stubs, then run drill grade FILE. When FILE exists, the stubs of the chosen
+    exercises it does not define yet are added at its end, e.g. drill init solution.py
+    --only relu; what it already has is left alone. Only --force replaces the file.
     """
-    from drill.grader.starter import StarterExists, write_starter
+    from drill.grader.starter import StarterUnreadable, write_starter
 
     bank = load(bank_dir)
     exercises = _exercises(bank, only)
     if not exercises:
         fail("this bank has no graded exercises")
+    existed = file.exists()
     try:
-        write_starter(file, exercises, force=force)
-    except StarterExists:
-        fail(f"{file} already exists; pass --force to overwrite it")
+        added = write_starter(file, exercises, force=force)
+    except StarterUnreadable:
+        fail(f"{file} is not UTF-8 text, so drill cannot add to it; pass --force to replace it")
     except OSError as error:
         fail(f"cannot write {file}: {error.strerror or error}")
-    names = ", ".join(e.id for e in exercises)
-    typer.echo(f"Wrote {file} with {len(exercises)} exercise stub(s): {names}")
+    added_ids = {exercise.id for exercise in added}
+    kept = [exercise.id for exercise in exercises if exercise.id not in added_ids]
+    if kept:
+        typer.echo(f"{file} already has {', '.join(kept)}: left as it is.")
+    if not added:
+        return
+    names = ", ".join(exercise.id for exercise in added)
+    verb = "Added to" if existed and not force else "Wrote"
+    typer.echo(f"{verb} {file}: {len(added)} exercise stub(s): {names}")
     typer.echo(f"Next: fill them in, then run  drill grade {file}")
 
 
@@ -459,11 +535,27 @@ def grade(
     ],
     only: ExerciseOption = None,
     timeout: Annotated[
-        float, typer.Option(help="Seconds each exercise may run before it is stopped.", min=0.1)
-    ] = DEFAULT_TIMEOUT,
+        str,
+        typer.Option(
+            help="Seconds each exercise may run before it is stopped (0.1 to 3600).",
+            metavar="SECONDS",
+        ),
+    ] = f"{DEFAULT_TIMEOUT:g}",
     memory: Annotated[
-        int, typer.Option(help="Memory cap for your code's process, in MiB.", min=256)
-    ] = DEFAULT_MEMORY_MB,
+        str,
+        typer.Option(
+            help="Memory cap for your code's process, in MiB (256 to 1048576).", metavar="MIB"
+        ),
+    ] = str(DEFAULT_MEMORY_MB),
+    strict: Annotated[
+        bool | None,
+        typer.Option(
+            "--strict/--no-strict",
+            help="Refuse to grade unless every sandbox protection is available "
+            "(the default for a class of files; --no-strict grades it anyway).",
+            show_default=False,
+        ),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with every result, nothing else.")
     ] = False,
@@ -489,20 +581,24 @@ def grade(
 ) -> None:
     """Grade your backward() implementations against the reference and gradient checks.
 
-    Your file runs in a separate process with a time limit per exercise and a memory cap.
-    Exit code: 0 when nothing you attempted failed (stubs count as missing, not failed),
-    1 when an exercise failed, raised or timed out, 2 when the file cannot be graded.
+    Your file runs in a sandboxed process with a time limit per exercise and a memory cap;
+    it can read files but write only a scratch folder, and has no network. Exit code: 0 when
+    nothing you attempted failed (stubs count as missing, not failed), 1 when an exercise
+    failed, raised or timed out, 2 when the file cannot be graded, 130 on Ctrl-C (after the
+    results so far).
 
     Given several files or a folder, grades each one as above, in parallel, then summarises
     the class; --json prints one line per file and a last one with the summary. Exit code:
     0 when every file was graded, whatever its score; 2 when some file could not be.
     """
     if len(solutions) > 1 or solutions[0].is_dir() or gradebook is not None:
-        _grade_class(solutions, only, timeout, memory, json_output, jobs, gradebook, bank_dir)
+        limits = (timeout, memory, strict is not False)  # a class is untrusted code: strict
+        _grade_class(solutions, only, limits, json_output, jobs, gradebook, bank_dir)
     solution = solutions[0]
     import json
 
     from drill.grader.runner import Ungradeable, open_session
+    from drill.limits import LimitError, parse_memory, parse_timeout
 
     def unusable(message: str) -> NoReturn:
         if json_output:
@@ -512,7 +608,11 @@ def grade(
         fail(message)
 
     try:
-        session = open_session(solution, timeout, memory)  # the worker starts right away
+        limits = parse_timeout(timeout), parse_memory(memory)
+    except LimitError as error:
+        unusable(str(error))
+    try:
+        session = open_session(solution, *limits, strict=bool(strict))  # the worker starts now
     except Ungradeable as error:
         unusable(f"cannot grade {solution}: {error}")
     with session:
@@ -528,6 +628,11 @@ def grade(
             unusable(f"cannot grade {solution}: {error}")
         except SpecError as error:
             unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
+    from drill.grader.sandbox import Protections
+
+    missing = Protections(**report.sandbox).missing() if report.sandbox else []
+    if missing:
+        typer.echo(f"drill: graded without {', '.join(missing)} (see --strict)", err=True)
     if json_output:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -537,6 +642,10 @@ def grade(
 
         render(report, Console(highlight=False))
     record_grades(bank, report)
+    if report.interrupted:
+        if not json_output:
+            typer.echo("Interrupted: the exercises above are all that was graded.", err=True)
+        raise typer.Exit(130)
     raise typer.Exit(report.exit_code)
 
 
@@ -563,8 +672,7 @@ def _grade_with_progress(
 def _grade_class(
     paths: list[Path],
     only: list[str] | None,
-    timeout: float,
-    memory: int,
+    limits: tuple[str, str, bool],
     json_output: bool,
     jobs: int | None,
     gradebook: Path | None,
@@ -572,7 +680,8 @@ def _grade_class(
 ) -> NoReturn:
     """Grade many files as `drill grade FILE` grades one, then summarise the class.
 
-    Their results are not recorded in the progress store: they are not the user's own.
+    `limits` are the --timeout and --memory texts and whether to be strict about the sandbox.
+    The results are not recorded in the progress store: they are not the user's own.
     """
     import json
     import os
@@ -584,12 +693,19 @@ def _grade_class(
     from drill.grader.cases import SpecError
     from drill.grader.grade import prepare
     from drill.grader.gradebook import write_gradebook
+    from drill.grader.sandbox import Protections
+    from drill.limits import LimitError, parse_memory, parse_timeout
 
     def unusable(message: str) -> NoReturn:
         if json_output:
             typer.echo(json.dumps({"error": message}, ensure_ascii=False))
         fail(message)
 
+    timeout_text, memory_text, strict = limits
+    try:
+        timeout, memory = parse_timeout(timeout_text), parse_memory(memory_text)
+    except LimitError as error:
+        unusable(str(error))
     try:
         files = class_files(paths)
     except NoSubmissions as error:
@@ -615,7 +731,7 @@ def _grade_class(
             typer.echo(json.dumps(finished.pop(printed).to_json(), ensure_ascii=False))
             printed += 1
 
-    grader = ClassGrader(prepared, timeout, memory, jobs or os.cpu_count() or 1)
+    grader = ClassGrader(prepared, timeout, memory, strict, jobs or os.cpu_count() or 1)
     with class_progress(Console(stderr=True), len(files)) as progress:
 
         def on_done(index: int, submission: Submission) -> None:
@@ -626,6 +742,10 @@ def _grade_class(
 
         run = grader.run(files, on_done)
     summary = summarise(run, prepared)
+    sandboxes = [s.report.sandbox for s in run.submissions if s.report and s.report.sandbox]
+    missing = Protections(**sandboxes[0]).missing() if sandboxes else []
+    if missing:
+        typer.echo(f"drill: graded without {', '.join(missing)} (--no-strict)", err=True)
     if json_output:
         for index in sorted(finished):  # after Ctrl-C: those finished past a gap
             typer.echo(json.dumps(finished[index].to_json(), ensure_ascii=False))
@@ -663,6 +783,8 @@ def check(
     from drill.formula.validate import validate_formulas
     from drill.grader.grade import validate_exercises
 
+    if bank_dir is not None:
+        bank_dir = _bank_folder(bank_dir)
     try:
         bank = load_bank(bank_dir)
         problems = [str(issue) for issue in validate_exercises(bank)] + validate_formulas(bank)
@@ -677,6 +799,20 @@ def check(
         f"{bank.root}: {len(bank.questions)} questions and "
         f"{len(bank.exercises)} exercises, no problems."
     )
+
+
+def _bank_folder(path: Path) -> Path:
+    """`path` made absolute (its parent holds the references); exit 2 if it is not a bank.
+
+    A bank folder holds topic folders; its references are in ../solutions. Pointing at the
+    project above it, or at one topic inside it, gets the path to use instead.
+    """
+    folder = path.resolve()
+    if (folder / "questions").is_dir():
+        fail(f"{path} holds a bank in its questions folder: run 'drill check {path / 'questions'}'")
+    if (folder / "exercises").is_dir() or any(folder.glob("*.yaml")):
+        fail(f"{path} is one topic of a bank: run 'drill check {folder.parent}'")
+    return folder
 
 
 # -- Progress: the store, statistics ---------------------------------------------------------
@@ -705,6 +841,59 @@ def record_grades(bank: Bank, report: GradeReport) -> None:
     ]
     with progress_store() as store:
         store.record_grade(grades, exercise_questions(bank))
+
+
+@app.command()
+def stats(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of the pictures.")
+    ] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Your progress: reviews done and due, streak, retention, mastery per topic and kind,
+    a 14-day forecast of due reviews, a 20-week practice calendar, and mock interviews."""
+    from drill.progress import clock
+    from drill.progress.stats import compute
+
+    bank = load(bank_dir)
+    with progress_store() as store:
+        figures = compute(bank, store, clock.now())
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(figures.to_json(), ensure_ascii=False, indent=2))
+        return
+    from drill.progress.view import stats_view
+    from drill.quiz.view import make_console
+
+    console = make_console()
+    console.print(stats_view(figures, console.width))
+
+
+@app.command()
+def exercises(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list with the same fields.")
+    ] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Every graded exercise (order, id, title, points) with your status, best score and
+    when you last graded it."""
+    from drill.progress.stats import exercise_progress
+
+    bank = load(bank_dir)
+    with progress_store() as store:
+        progress = exercise_progress(bank, store.grades())
+    if as_json:
+        import json
+
+        typer.echo(json.dumps([e.to_json() for e in progress], ensure_ascii=False, indent=2))
+        return
+    from drill.progress.view import exercises_view
+    from drill.quiz.view import make_console
+
+    console = make_console()
+    console.print(exercises_view(progress, console.width))
 
 
 gradebook_app = typer.Typer(
@@ -825,10 +1014,43 @@ def progress_reset(
                 f"Forget {counts[0]} review(s), {counts[1]} grade(s) and {counts[2]} "
                 f"interview(s) in {store.path}? ('drill progress export FILE' keeps a copy)"
             )
-            if not typer.confirm(question, default=False, err=True):
+            try:
+                confirmed = typer.confirm(question, default=False, err=True)
+            except typer.Abort:  # the end of input, or Ctrl-C, at the question
+                confirmed = False
+            if not confirmed:
+                typer.echo(err=True)
                 fail("nothing was reset", EXIT_FAILED)
         store.reset()
     typer.echo("Progress reset.")
+
+
+# -- Shell completion ------------------------------------------------------------------------
+
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+    powershell = "powershell"
+    pwsh = "pwsh"
+
+
+@app.command()
+def completion(
+    shell: Annotated[Shell, typer.Argument(help="The shell to complete in.", case_sensitive=False)],
+) -> None:
+    """Print the script that lets SHELL complete drill's commands, options and choices.
+
+    bash or zsh: add  eval "$(drill completion bash)"  (or zsh) to ~/.bashrc or ~/.zshrc.
+    fish: drill completion fish > ~/.config/fish/completions/drill.fish
+    """
+    # Typer answers the completion requests themselves; this only prints its script for them.
+    from typer._completion_shared import get_completion_script
+
+    typer.echo(
+        get_completion_script(prog_name="drill", complete_var=COMPLETE_VARIABLE, shell=shell.value)
+    )
 
 
 def main() -> None:
@@ -838,8 +1060,15 @@ def main() -> None:
     """
     import os
 
+    if COMPLETE_VARIABLE in os.environ:
+        # A shell asks for completions (see drill completion). With add_completion off,
+        # Typer leaves its completion classes unregistered, so register them for this run.
+        from typer._completion_classes import completion_init
+
+        completion_init()
     try:
-        app()
+        # The same name, usage line and completion variable under python -m drill.
+        app(prog_name="drill")
     except KeyboardInterrupt:
         typer.echo("\ndrill: interrupted", err=True)
         raise SystemExit(130) from None

@@ -580,7 +580,8 @@ def lstm_cell(x, h_prev, c_prev, Wx, Wh, b, grad_h, grad_c):
     x: (N, D); h_prev, c_prev: (N, H); Wx: (D, 4H); Wh: (H, 4H); b: (4H,).
     a = x Wx + h_prev Wh + b; i, f, o = σ(parts of a), g = tanh(part of a);
     c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c).
-    grad_h, grad_c: (N, H), ∂L/∂h and ∂L/∂c from above (the next step and the layer above).
+    grad_h, grad_c: (N, H), the gradients arriving for h and c; grad_c comes along the cell
+    state only, without the path through this step's h.
     Returns (h, c, grads): h and c (N, H); grads a dict with "x", "h_prev", "c_prev", "Wx",
     "Wh", "b", each ∂L/∂(that argument), shaped like it.
     """

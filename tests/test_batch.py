@@ -72,12 +72,18 @@ import os
 def softmax_cross_entropy_backward(logits, y_true):
     os._exit(7)
 """
-# Forges results on inherited descriptors, floods the terminal with escape sequences, then
-# kills its own process group.
+# Tries to rewrite every other submission, forge results on inherited descriptors, flood the
+# terminal with escape sequences, then kills its own process group.
 ATTACK = """
 import os, signal
+from pathlib import Path
 
 def numerical_gradient(f, x, eps=1e-5):
+    for other in Path(__file__).parent.glob("*.py"):
+        try:
+            other.write_text("raise SystemExit")
+        except OSError:
+            pass
     for fd in range(3, 64):
         try:
             os.write(fd, b'{"event": "done", "exercise": "linear", "result": {}}\\n')
@@ -345,13 +351,16 @@ def test_merge_of_a_missing_file_is_one_clear_message(tmp_path):
 def test_a_folder_without_submissions_is_refused(tmp_path):
     result = runner.invoke(app, ["grade", str(tmp_path), *ONLY])
     assert result.exit_code == 2
-    assert "holds no *.py file" in result.stderr
+    assert "this one holds no *.py file" in result.stderr
 
 
 def test_with_json_a_class_level_error_is_one_json_object(tmp_path):
     result = runner.invoke(app, ["grade", str(tmp_path), *ONLY, "--json"])
     assert result.exit_code == 2
-    assert json.loads(result.stdout) == {"error": f"{tmp_path} holds no *.py file to grade"}
+    assert json.loads(result.stdout) == {
+        "error": f"{tmp_path} is a folder; give the path of your solution file "
+        "(a folder is graded as a class, but this one holds no *.py file)"
+    }
 
 
 def test_a_gradebook_that_cannot_be_written_is_refused_before_grading(class_dir, tmp_path):

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -13,6 +14,10 @@ from typer.testing import CliRunner, Result
 from drill.cli import app
 from drill.progress.store import SCHEMA_VERSION, ExerciseGrade, open_store
 
+if TYPE_CHECKING:
+    from conftest import Clock
+
+FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
 PLAIN = {"NO_COLOR": "1", "COLUMNS": "100", "FORCE_COLOR": None, "TTY_COMPATIBLE": None}
 START = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
 
@@ -44,9 +49,17 @@ def test_path_names_the_database_in_drill_home(drill_home: Path) -> None:
     assert result.stdout.strip() == str(drill_home / "progress.sqlite3")
 
 
-def test_export_reset_import_round_trip(tmp_path: Path) -> None:
+def stats_json() -> dict:
+    result = CliRunner().invoke(app, ["stats", "--json", "--bank", str(FIXTURE_BANK)], env=PLAIN)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_export_reset_import_round_trip(tmp_path: Path, clock: Clock) -> None:
     some_history()
     before = history()
+    stats_before = stats_json()
+    assert stats_before["reviews"] == 3
     backup = tmp_path / "backup.json"
 
     result = drill("progress", "export", str(backup))
@@ -62,11 +75,13 @@ def test_export_reset_import_round_trip(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "3 new review(s), 1 new grade(s), 0 new interview(s)" in result.stdout
     assert history() == before
+    assert stats_json() == stats_before
 
     result = drill("progress", "import", str(backup))
     assert result.exit_code == 0, result.output
     assert "0 new review(s), 0 new grade(s), 0 new interview(s)" in result.stdout
     assert history() == before
+    assert stats_json() == stats_before
 
 
 def test_export_to_standard_output_and_never_over_a_file(tmp_path: Path) -> None:
@@ -90,6 +105,10 @@ def test_reset_asks_and_a_no_keeps_everything() -> None:
     result = drill("progress", "reset", input="n\n")
     assert result.exit_code == 1
     assert "Forget 3 review(s), 1 grade(s) and 0 interview(s)" in result.stderr
+    assert "nothing was reset" in result.stderr
+    assert history() == before
+    result = drill("progress", "reset", input="")
+    assert result.exit_code == 1
     assert "nothing was reset" in result.stderr
     assert history() == before
     result = drill("progress", "reset", input="y\n")
@@ -141,3 +160,16 @@ def test_a_newer_database_exits_2(drill_home: Path) -> None:
     assert "newer drill" in result.stderr
     with sqlite3.connect(drill_home / "progress.sqlite3") as db:
         assert db.execute("SELECT COUNT(*) FROM reviews").fetchone()[0] == 3
+
+
+def test_a_drill_home_that_cannot_be_written_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    monkeypatch.setenv("DRILL_HOME", str(blocker))
+    result = CliRunner().invoke(app, ["quiz", "--bank", str(FIXTURE_BANK)], env=PLAIN)
+    assert result.exit_code == 2
+    assert "cannot write the progress database" in result.stderr
+    assert str(blocker) in result.stderr
+    assert blocker.read_text() == "a file where the folder should be"

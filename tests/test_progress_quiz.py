@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from fsrs import Card, Rating, Scheduler
+from rich.cells import cell_len
 from typer.testing import CliRunner, Result
 
 from drill.bank import Question, load_bank
@@ -204,6 +205,18 @@ def test_the_new_limit_counts_the_questions_first_seen_today(clock: Clock) -> No
     assert "2 review(s) due and 2 new question(s) to see." in result.stdout
 
 
+def test_a_question_that_left_the_bank_keeps_its_history_but_is_not_asked(clock: Clock) -> None:
+    with open_store() as store:
+        store.record_review("retired-question", "again", when=clock.moment)
+    clock.advance(hours=1)
+    result = drill("quiz", "--new", "1", input="\ng\n")
+    assert result.exit_code == 0, result.output
+    assert "0 review(s) due and 1 new question(s)" in result.stdout
+    assert asked(result.stdout) == ["chain-rule-basics"]
+    with open_store() as store:
+        assert [r.question_id for r in store.reviews()] == ["retired-question", "chain-rule-basics"]
+
+
 def test_named_questions_are_asked_exactly_and_recorded() -> None:
     result = drill("quiz", "sigm", "chain-rule-basics", "sigmoid-max-slope", input="1/4\ng\n\n2\n")
     assert result.exit_code == 0, result.output
@@ -284,3 +297,19 @@ def test_a_killed_quiz_keeps_every_rating_given_before() -> None:
         ("chain-rule-basics", "hard", "quiz")
     ]
     assert set(cards) == {"chain-rule-basics"}
+
+
+def test_scheduled_messages_fit_40_columns_without_colour(clock: Clock) -> None:
+    narrow = {**PLAIN, "COLUMNS": "40"}
+    runner = CliRunner()
+    first = runner.invoke(
+        app, ["quiz", "--new", "1", "--bank", str(FIXTURE_BANK)], input="\ng\n", env=narrow
+    )
+    later = runner.invoke(app, ["quiz", "--new", "1", "--bank", str(FIXTURE_BANK)], env=narrow)
+    for result in (first, later):
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.stdout
+        assert max(cell_len(line) for line in result.stdout.splitlines()) <= 40
+    assert "Next review in 10 minutes." in first.stdout
+    assert "Nothing is due now." in later.stdout
+    assert "5 new question(s) wait" in " ".join(later.stdout.split())

@@ -8,12 +8,14 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from fsrs import Card, Rating, Scheduler
 
+from drill.progress.clock import describe_due
 from drill.progress.store import (
     SCHEMA_VERSION,
     ExerciseGrade,
@@ -49,6 +51,11 @@ def test_the_store_lives_in_drill_home(drill_home: Path) -> None:
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("SELECT question_id FROM reviews").fetchall() == [("q",)]
+
+
+def test_drill_home_may_start_with_a_tilde(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRILL_HOME", "~/drill-practice")
+    assert store_path() == Path.home() / "drill-practice" / "progress.sqlite3"
 
 
 def test_without_drill_home_the_user_data_folder_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,6 +102,17 @@ def test_a_wrong_answer_is_again_whatever_the_rating() -> None:
     assert (review.self_rating, review.rating) == ("easy", "again")
     assert due == fsrs_dues([(Rating.Again, START)])[0]
     assert due - START == timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "scheduled"), [("right", "good"), ("none", "again"), ("wrong", "again")]
+)
+def test_without_a_rating_the_outcome_decides(outcome: str, scheduled: str) -> None:
+    with open_store() as store:
+        due = store.record_review("q", "none", outcome, when=START)
+        [review] = store.reviews()
+    assert (review.self_rating, review.rating) == ("none", scheduled)
+    assert due == fsrs_dues([(Rating[scheduled.capitalize()], START)])[0]
 
 
 def test_again_in_the_review_state_is_a_lapse() -> None:
@@ -339,10 +357,14 @@ def test_a_bad_export_is_refused_without_changes(data: object, problem: str) -> 
 # -- two writers ----------------------------------------------------------------------------------
 
 WRITER = """
-import sys
+import sys, time
+from pathlib import Path
 from drill.progress.store import open_store
-name, count = sys.argv[1], int(sys.argv[2])
+name, count, gate = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 with open_store() as store:
+    (gate / f"ready-{name}").touch()
+    while not (gate / "go").exists():  # both start writing at the same moment
+        time.sleep(0.001)
     for number in range(count):
         store.record_review(f"{name}-{number % 5}", "good", "right", 1.0)
         store.record_review("shared", "hard", "none", 1.0)
@@ -350,19 +372,24 @@ print("done")
 """
 
 
-def test_two_processes_writing_at_once_lose_nothing(drill_home: Path) -> None:
-    count = 150
+def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    count = 100
+    names = ("left", "right")
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(WRITER), name, str(count)],
+            [sys.executable, "-c", textwrap.dedent(WRITER), name, str(count), str(tmp_path)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for name in ("left", "right")
+        for name in names
     ]
+    while not all((tmp_path / f"ready-{name}").exists() for name in names):
+        assert all(writer.poll() is None for writer in writers), "a writer died while starting"
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
     for writer in writers:
-        out, err = writer.communicate(timeout=120)
+        out, err = writer.communicate(timeout=300)
         assert writer.returncode == 0, err
         assert out.strip() == "done"
         assert "locked" not in err
@@ -372,3 +399,19 @@ def test_two_processes_writing_at_once_lose_nothing(drill_home: Path) -> None:
     assert len(reviews) == 4 * count
     assert cards["shared"].reviews == 2 * count
     assert sum(card.reviews for card in cards.values()) == 4 * count
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(seconds=-5), "now"),
+        (timedelta(seconds=20), "in 1 minute"),
+        (timedelta(minutes=10), "in 10 minutes"),
+        (timedelta(minutes=59, seconds=40), "in 1 hour"),
+        (timedelta(hours=5, minutes=10), "in 5 hours"),
+        (timedelta(hours=23, minutes=50), "in 1 day"),
+        (timedelta(days=4), "in 4 days"),
+    ],
+)
+def test_due_times_read_naturally(delta: timedelta, text: str) -> None:
+    assert describe_due(START + delta, START) == text

@@ -37,7 +37,10 @@ def class_files(paths: list[Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.glob("*.py") if p.is_file())
             if not found:
-                raise NoSubmissions(f"{path} holds no *.py file to grade")
+                raise NoSubmissions(
+                    f"{path} is a folder; give the path of your solution file "
+                    "(a folder is graded as a class, but this one holds no *.py file)"
+                )
             files.extend(found)
         else:
             files.append(path)
@@ -76,10 +79,13 @@ class ClassRun:
 class ClassGrader:
     """Grades many files on the same prepared exercises, `jobs` submissions at a time."""
 
-    def __init__(self, prepared: list[Prepared], timeout: float, memory_mb: int, jobs: int):
+    def __init__(
+        self, prepared: list[Prepared], timeout: float, memory_mb: int, strict: bool, jobs: int
+    ) -> None:
         self.prepared = prepared
         self.timeout = timeout
         self.memory_mb = memory_mb
+        self.strict = strict  # refuse a file rather than grade it without every protection
         self.jobs = max(1, jobs)
         self._stopping = threading.Event()
         self._sessions: set[Session] = set()
@@ -137,7 +143,7 @@ class ClassGrader:
             return Submission(name, error=f"cannot grade {name}: {reason}")
 
     def _grade(self, path: Path) -> GradeReport:
-        session = open_session(path, self.timeout, self.memory_mb)
+        session = open_session(path, self.timeout, self.memory_mb, self.strict)
         with self._lock:
             self._sessions.add(session)
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,12 +43,13 @@ def _reference_source(path: Path) -> str:
 
 @cache
 def reference_module(path: Path) -> ModuleType:
-    """The reference solutions of a topic, imported from their file."""
-    spec = importlib.util.spec_from_file_location(f"drill_reference_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise SpecError(f"cannot import the reference solutions {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """The reference solutions of a topic, compiled from their source.
+
+    Never from a cached .pyc: one planted in __pycache__ would be trusted without a look.
+    """
+    module = ModuleType(f"drill_reference_{path.stem}")
+    module.__file__ = str(path)
+    exec(compile(_reference_source(path), str(path), "exec"), module.__dict__)
     return module
 
 
@@ -152,17 +152,22 @@ def grade_prepared(
         on_start(exercise_id)
 
     results = {}
-    for exercise_id, outcome in session.run(plan, arrays, start):
-        seconds = time.monotonic() - started.get(exercise_id, time.monotonic())
-        item = by_id[exercise_id]
-        # A submission's inf and NaN are findings to report, not warnings to print.
-        with np.errstate(all="ignore"):
-            results[exercise_id] = judge(
-                item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
-            )
-        results[exercise_id].seconds = seconds
-        results[exercise_id].crashed = outcome.status == "crashed"
-    return GradeReport(str(session.solution), [results[item.exercise.id] for item in prepared])
+    interrupted = False
+    try:
+        for exercise_id, outcome in session.run(plan, arrays, start):
+            seconds = time.monotonic() - started.get(exercise_id, time.monotonic())
+            item = by_id[exercise_id]
+            # A submission's inf and NaN are findings to report, not warnings to print.
+            with np.errstate(all="ignore"):
+                results[exercise_id] = judge(
+                    item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
+                )
+            results[exercise_id].seconds = seconds
+            results[exercise_id].crashed = outcome.status == "crashed"
+    except KeyboardInterrupt:  # Ctrl-C: the results so far are still worth showing
+        interrupted = True
+    graded = [results[item.exercise.id] for item in prepared if item.exercise.id in results]
+    return GradeReport(str(session.solution), graded, session.sandbox, interrupted)
 
 
 def grade(

@@ -44,6 +44,8 @@ class ExerciseResult:
 class GradeReport:
     solution: str
     exercises: list[ExerciseResult]
+    sandbox: dict[str, str] = field(default_factory=dict)  # protection -> how it was obtained
+    interrupted: bool = False  # Ctrl-C stopped grading: only the exercises graded so far
 
     @property
     def points(self) -> float:
@@ -77,6 +79,8 @@ class GradeReport:
             ],
             "points": self.points,
             "max_points": self.max_points,
+            "sandbox": self.sandbox,
+            "interrupted": self.interrupted,
         }
 
 

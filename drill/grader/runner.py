@@ -1,10 +1,11 @@
-"""The parent side of grading: start the worker, enforce limits, collect plain data.
+"""The parent side of grading: start the worker, enforce limits, trust nothing it sends.
 
-The submission runs in a child process (worker.py) with a memory cap, one BLAS thread and a
-time limit per exercise enforced from here. It talks to us through an event pipe (JSON lines)
-and .npz files loaded with allow_pickle=False; nothing it sends is unpickled. When an
-exercise hangs or kills its process, that exercise is marked and a fresh worker grades the
-rest.
+The submission runs in processes of the worker's (worker.py), sandboxed where the kernel
+allows (sandbox.py). Each exercise runs in a child of its own; its deadline is set once, on
+this process's clock, when we ask for it, and nothing the child writes can extend it. Results
+come back on a pipe we create for that one exercise, in the format of wire.py, and are
+validated before anything else sees them; nothing is unpickled. When the child has finished,
+timed out or died, the worker's supervisor kills every process left in the sandbox.
 
 NumPy is imported only when results arrive, so the worker starts before the parent pays for
 its own imports and the two overlap.
@@ -17,6 +18,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,9 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-WORKER = Path(__file__).with_name("worker.py")
-EVENT_LINE_LIMIT = 1 << 20  # bytes; a longer line is not from a well-behaved worker
-RESULT_FILE_LIMIT = 256 << 20
+# The worker imports drill from the same place as we do, whatever sys.path it starts with.
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "import drill.grader.worker as w; w.main(sys.argv[2:])"
+)
 # Starting Python and NumPy is drill's own work, not the submission's: it gets a deadline of
 # its own, generous enough for a loaded machine, so --timeout measures only the user's code.
 STARTUP_TIMEOUT = 60.0
@@ -61,23 +66,29 @@ def _describe_exit(code: int | None) -> str:
     return f"it exited with status {code}"
 
 
+class WorkerGone(Exception):
+    """The worker's supervisor died or broke the control protocol."""
+
+
 class Worker:
-    """One child process grading one submission; started early so its start-up overlaps ours."""
+    """The worker process and its control socket; started early so its start-up overlaps ours."""
 
     def __init__(self, solution: Path, workdir: Path, memory_bytes: int) -> None:
-        self.workdir = workdir
-        plan_read, self._plan_write = os.pipe()
-        self._events, event_write = os.pipe()
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(os.environ)
         env.update({name: "1" for name in THREAD_VARIABLES})
         command = [
             sys.executable,
             "-I",
-            str(WORKER),
+            "-B",  # no bytecode beside the submission (or anywhere else) from the worker
+            "-c",
+            BOOT,
+            str(PACKAGE_ROOT),
+            str(os.getpid()),
+            str(theirs.fileno()),
             str(solution),
-            str(plan_read),
-            str(event_write),
-            str(workdir),
+            str(workdir / "plan"),
+            str(workdir / "scratch"),
             str(memory_bytes),
         ]
         self.process = subprocess.Popen(
@@ -85,68 +96,51 @@ class Worker:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            pass_fds=(plan_read, event_write),
+            pass_fds=(theirs.fileno(),),
             cwd=workdir,
             env=env,
             start_new_session=True,
         )
-        os.close(plan_read)
-        os.close(event_write)
-        self._buffer = b""
+        theirs.close()
 
-    def go(self) -> None:
-        """Tell the worker that plan.json and plan.npz are in place."""
-        with contextlib.suppress(OSError):  # a worker already gone: the event stream says why
-            os.write(self._plan_write, b"go\n")
-        os.close(self._plan_write)
-        self._plan_write = -1
+    def send(self, fd: int | None = None, **message: Any) -> None:
+        from drill.grader import wire
 
-    def next_event(self, deadline: float) -> dict[str, Any] | None:
-        """The next event, or None on a timeout; {'event': 'exit'} when the worker is gone."""
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([self._events], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(self._events, 65536)
-            if not chunk:
-                return {"event": "exit", "detail": _describe_exit(self._wait_briefly())}
-            self._buffer += chunk
-            if len(self._buffer) > EVENT_LINE_LIMIT and b"\n" not in self._buffer:
-                return {"event": "exit", "detail": "it sent malformed data"}
-        line, self._buffer = self._buffer.split(b"\n", 1)
         try:
-            event = json.loads(line)
-        except ValueError:
-            return {"event": "exit", "detail": "it sent malformed data"}
-        return event if isinstance(event, dict) else {"event": "exit", "detail": "malformed data"}
+            socket.send_fds(self.control, [wire.packet(message)], [] if fd is None else [fd])
+        except OSError as error:
+            raise WorkerGone(f"it stopped listening ({error.strerror})") from None
 
-    def _wait_briefly(self) -> int | None:
+    def receive(self, deadline: float) -> dict[str, Any] | None:
+        """The next control packet, or None when the deadline passes first."""
+        from drill.grader import wire
+
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([self.control], [], [], remaining)[0]:
+            return None
+        try:
+            data = self.control.recv(1 << 16)
+        except OSError:
+            data = b""
+        if not data:
+            raise WorkerGone(_describe_exit(self._exit_code()))
+        try:
+            return wire.parse_packet(data)
+        except wire.WireError as error:
+            raise WorkerGone(f"it sent malformed data ({error})") from None
+
+    def _exit_code(self) -> int | None:
         try:
             return self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             return None
 
     def stop(self) -> None:
-        """Kill the worker and anything it started."""
-        if self._plan_write >= 0:
-            os.close(self._plan_write)
-            self._plan_write = -1
+        """Kill the worker; everything it started dies with it (namespace or death signal)."""
+        self.control.close()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
-        os.close(self._events)
-
-
-def _load_results(path: Path) -> dict[str, Any]:
-    import numpy as np
-
-    if not path.is_file() or path.stat().st_size > RESULT_FILE_LIMIT:
-        raise ValueError("missing or oversized result file")
-    with np.load(path, allow_pickle=False) as stored:
-        return {key: stored[key] for key in stored.files}
 
 
 def check_syntax(solution: Path) -> None:
@@ -155,6 +149,11 @@ def check_syntax(solution: Path) -> None:
         source = solution.read_bytes()
     except OSError as error:
         raise Ungradeable(f"cannot read {solution}: {error.strerror or error}") from None
+    if b"\0" in source:
+        raise Ungradeable(
+            f"{solution.name} contains NUL bytes, so it is not a Python source file "
+            "(a binary, or text saved as UTF-16?)"
+        )
     try:
         compile(source, str(solution), "exec")
     except SyntaxError as error:
@@ -163,29 +162,52 @@ def check_syntax(solution: Path) -> None:
         raise Ungradeable(
             f"{solution.name} has a syntax error on line {error.lineno}: {error.msg}{shown}"
         ) from None
-    except ValueError as error:  # e.g. null bytes
+    except ValueError as error:
         raise Ungradeable(f"{solution.name} is not a Python source file: {error}") from None
 
 
-def open_session(solution: Path, timeout: float, memory_mb: int) -> Session:
+def open_session(solution: Path, timeout: float, memory_mb: int, strict: bool = False) -> Session:
     """Check that the file can be graded at all, then start its worker."""
-    solution = solution.resolve()
-    if not solution.is_file():
-        raise Ungradeable(f"no such file: {solution}")
-    check_syntax(solution)
-    return Session(solution, timeout, memory_mb << 20)
+    return Session(checked_solution(solution), timeout, memory_mb << 20, strict)
+
+
+def checked_solution(solution: Path) -> Path:
+    """The solution's resolved path; Ungradeable with a message naming what is wrong."""
+    try:
+        resolved = solution.resolve(strict=True)
+    except (OSError, RuntimeError) as error:  # RuntimeError: a symlink loop on Python < 3.13
+        if isinstance(error, RuntimeError) or getattr(error, "errno", None) == 40:
+            raise Ungradeable(f"{solution} is a symbolic link that loops back on itself") from None
+        if isinstance(error, FileNotFoundError):
+            raise Ungradeable(f"no such file: {solution}") from None
+        raise Ungradeable(f"cannot open {solution}: {error.strerror or error}") from None
+    if resolved.is_dir():
+        raise Ungradeable(f"{solution} is a folder; give the path of your solution file")
+    if not resolved.is_file():
+        raise Ungradeable(f"{solution} is not a regular file")
+    check_syntax(resolved)
+    return resolved
 
 
 class Session:
-    """Grades the planned exercises of one submission, restarting the worker when needed."""
+    """Grades the planned exercises of one submission, one sandboxed child per exercise."""
 
-    def __init__(self, solution: Path, timeout: float, memory_bytes: int) -> None:
+    def __init__(self, solution: Path, timeout: float, memory_bytes: int, strict: bool) -> None:
         self.solution = solution
         self.timeout = timeout
         self.memory_bytes = memory_bytes
-        self._tmp = tempfile.TemporaryDirectory(prefix="drill-grade-")
+        self.strict = strict
+        self.sandbox: dict[str, str] = {}  # known once the worker is ready
+        self._tmp = tempfile.TemporaryDirectory(prefix="drill-grade-", ignore_cleanup_errors=True)
         self.workdir = Path(self._tmp.name)
-        self._worker: Worker | None = Worker(solution, self.workdir, memory_bytes)
+        for name in ("plan", "scratch"):
+            (self.workdir / name).mkdir()
+        self._worker: Worker | None = self._new_worker()
+        self.imported = False  # once the file has been imported in the sandbox
+        self.runs = 0  # runs asked of the current worker, numbered as its supervisor does
+
+    def _new_worker(self) -> Worker:
+        return Worker(self.solution, self.workdir, self.memory_bytes)
 
     def close(self) -> None:
         if self._worker is not None:
@@ -208,96 +230,182 @@ class Session:
         """Yield (exercise id, outcome) in plan order; raise Ungradeable if import fails."""
         import numpy as np
 
-        np.savez(self.workdir / "plan.npz", **arrays)
-        pending = list(plan["exercises"])
-        while pending:
-            worker = self._worker or Worker(self.solution, self.workdir, self.memory_bytes)
-            self._worker = worker
-            (self.workdir / "plan.json").write_text(json.dumps({"exercises": pending}))
-            self._await_import(worker)
-            worker.go()
-            # Each pass reports every pending exercise or ends at the first timeout or crash;
-            # whatever is left goes to a fresh worker.
-            for exercise_id, outcome in self._collect(worker, pending, on_start):
-                pending = [e for e in pending if e["id"] != exercise_id]
-                yield exercise_id, outcome
-            worker.stop()
-            self._worker = None
+        np.savez(self.workdir / "plan" / "plan.npz", **arrays)
+        (self.workdir / "plan" / "plan.json").write_text(json.dumps(plan))
+        worker = self._ready_worker()
+        for exercise in plan["exercises"]:
+            on_start(exercise["id"])
+            # Only drill's own code runs in the supervisor, so losing it is rare (a kernel
+            # without signal scoping lets a submission kill it); the rest is graded afresh.
+            outcome: Outcome | None = None
+            try:
+                outcome = self._run_one(worker, exercise["id"])
+                # The supervisor handles commands in order: the next run can be asked for
+                # at once, and its `clean` is skipped as news of an earlier run.
+                worker.send(command="end")
+            except WorkerGone as error:
+                lost = Outcome("crashed", detail=f"the grading process died: {error}")
+                outcome = outcome or lost
+                worker = self._restart(worker)
+            yield exercise["id"], outcome
 
-    def _await_import(self, worker: Worker) -> None:
-        event = worker.next_event(time.monotonic() + STARTUP_TIMEOUT)
-        if event is None or event.get("event") != "ready":
-            detail = "no answer" if event is None else event.get("detail", "no detail")
-            raise Ungradeable(f"the grading process did not start ({detail})")
-        event = worker.next_event(time.monotonic() + self.timeout)
-        if event is None:
+    def _restart(self, worker: Worker) -> Worker:
+        worker.stop()
+        self._worker = None
+        self.runs = 0
+        return self._ready_worker()
+
+    def _ready_worker(self) -> Worker:
+        worker = self._worker or self._new_worker()
+        self._worker = worker
+        try:
+            ready = self._await_ready(worker)
+            worker.send(command="plan")
+        except WorkerGone as error:
+            raise Ungradeable(f"the grading process did not start ({error})") from None
+        self.sandbox = _protections(ready.get("sandbox"))
+        missing = _missing(self.sandbox)
+        if missing and self.strict:
             raise Ungradeable(
-                f"importing {self.solution.name} did not finish within {self.timeout:g} s; "
+                f"--strict: this system does not offer {', '.join(missing)} to the grader"
+            )
+        return worker
+
+    def _await_ready(self, worker: Worker) -> dict[str, Any]:
+        message = worker.receive(time.monotonic() + STARTUP_TIMEOUT)
+        if message is None:
+            raise WorkerGone(f"no answer within {STARTUP_TIMEOUT:g} s")
+        if message.get("event") != "ready":
+            raise WorkerGone(f"it sent '{message.get('event')}' instead of 'ready'")
+        return message
+
+    def _run_one(self, worker: Worker, exercise_id: str) -> Outcome:
+        """Run one exercise in a fresh child, by a deadline set here and now."""
+        read_end, write_end = os.pipe()
+        self.runs += 1
+        try:
+            try:
+                worker.send(fd=write_end, command="run", exercise=exercise_id)
+            finally:
+                # Closed exactly once: a second close could hit another thread's new descriptor.
+                os.close(write_end)
+            return Run(self, worker, read_end, time.monotonic() + self.timeout).outcome()
+        finally:
+            os.close(read_end)
+
+
+class Run:
+    """Reading one exercise's pipe and the supervisor's news until an outcome is known."""
+
+    def __init__(self, session: Session, worker: Worker, pipe: int, deadline: float) -> None:
+        from drill.grader import wire
+
+        self.session = session
+        self.worker = worker
+        self.pipe = pipe
+        self.deadline = deadline
+        self.reader = wire.FrameReader()
+        self.imported = False  # this run's child has imported the file
+        self.pipe_open = True
+
+    def outcome(self) -> Outcome:
+        from drill.grader import wire
+
+        while True:
+            watched = [self.worker.control] + ([self.pipe] if self.pipe_open else [])
+            remaining = self.deadline - time.monotonic()
+            ready = select.select(watched, [], [], remaining)[0] if remaining > 0 else []
+            if not ready:
+                return self._timed_out()
+            try:
+                if self.pipe in ready and self.pipe_open:
+                    found = self._read(os.read(self.pipe, 1 << 16))
+                    if found is not None:
+                        return found
+                if self.worker.control in ready:
+                    message = self.worker.receive(time.monotonic() + 1)
+                    event = None if message is None else message.get("event")
+                    if event not in ("exited", "clean"):
+                        raise WorkerGone(f"it sent '{event}' during a run")
+                    if event == "exited" and message.get("run") == self.session.runs:
+                        return self._exited(message.get("status"))
+            except wire.WireError as error:
+                return Outcome("crashed", detail=f"it sent malformed data ({error})")
+
+    def _read(self, chunk: bytes) -> Outcome | None:
+        if not chunk:
+            self.pipe_open = False
+            return None
+        for header, payload in self.reader.feed(chunk):
+            found = self._frame(header, payload)
+            if found is not None:
+                return found
+        return None
+
+    def _frame(self, header: dict[str, Any], payload: bytes) -> Outcome | None:
+        from drill.grader import wire
+
+        event = header.get("event")
+        if event == "imported" and not self.imported:
+            self.imported = self.session.imported = True
+            return None
+        if event == "import-failed" and not self.imported:
+            failure = wire.parse_import_failure(header)
+            if not self.session.imported:
+                raise Ungradeable(_import_failure(self.session.solution, failure))
+            return Outcome("crashed", detail="importing the file failed this time")
+        if event == "done" and self.imported:
+            result = wire.parse_done(header, payload, self.session.memory_bytes)
+            if result.get("missing"):
+                return Outcome("missing", output=result["output"])
+            return Outcome(
+                "ran", cases=result["cases"], arrays=result["arrays"], output=result["output"]
+            )
+        raise wire.WireError(f"an unexpected '{str(event)[:40]}' message")
+
+    def _exited(self, status: Any) -> Outcome:
+        """The child is gone: read what it left in the pipe, else it died without results."""
+        os.set_blocking(self.pipe, False)
+        with contextlib.suppress(BlockingIOError):
+            while self.pipe_open:
+                found = self._read(os.read(self.pipe, 1 << 16))
+                if found is not None:
+                    return found
+        code = status if type(status) is int else None
+        if not self.session.imported:
+            raise Ungradeable(
+                f"{self.session.solution.name} ended the grading process while being imported "
+                f"({_describe_exit(code)}); does it call os._exit or crash at import?"
+            )
+        return Outcome("crashed", detail=f"{_describe_exit(code)} before reporting its results")
+
+    def _timed_out(self) -> Outcome:
+        timeout = self.session.timeout
+        if not self.session.imported:
+            raise Ungradeable(
+                f"importing {self.session.solution.name} did not finish within {timeout:g} s; "
                 "does it run something at import time?"
             )
-        kind = event.get("event")
-        if kind == "imported":
-            return
-        if kind == "import-failed":
-            raise Ungradeable(_import_failure(self.solution, event))
-        raise Ungradeable(
-            f"{self.solution.name} ended the grading process while being imported "
-            f"({event.get('detail', 'no detail')}); does it call os._exit or crash at import?"
-        )
-
-    def _collect(
-        self, worker: Worker, pending: list[dict[str, Any]], on_start: Callable[[str], None]
-    ) -> Iterator[tuple[str, Outcome]]:
-        current: str | None = None
-        deadline = time.monotonic() + self.timeout
-        remaining = [e["id"] for e in pending]
-        while remaining:
-            event = worker.next_event(deadline)
-            if event is None:
-                yield (
-                    current or remaining[0],
-                    Outcome("timeout", detail=f"it did not finish within {self.timeout:g} s"),
-                )
-                return
-            kind = event.get("event")
-            if kind == "start" and event.get("exercise") in remaining:
-                current = event["exercise"]
-                deadline = time.monotonic() + self.timeout
-                on_start(current)
-            elif kind == "done" and event.get("exercise") == current:
-                remaining.remove(current)
-                yield current, self._finished(current, event)
-                current = None
-            else:
-                yield (
-                    current or remaining[0],
-                    Outcome("crashed", detail=event.get("detail", "it sent an unexpected message")),
-                )
-                return
-
-    def _finished(self, exercise_id: str, event: dict[str, Any]) -> Outcome:
-        result = event.get("result")
-        output = str(event.get("output", ""))[:8000]
-        if not isinstance(result, dict):
-            return Outcome("crashed", output=output, detail="it sent malformed data")
-        if result.get("missing"):
-            return Outcome("missing", output=output)
-        try:
-            arrays = _load_results(self.workdir / f"result-{exercise_id}.npz")
-        except (OSError, ValueError) as error:
-            return Outcome("crashed", output=output, detail=f"its results were unreadable: {error}")
-        cases = result.get("cases")
-        if not isinstance(cases, list):
-            return Outcome("crashed", output=output, detail="it sent malformed data")
-        return Outcome("ran", cases=cases, arrays=arrays, output=output)
+        return Outcome("timeout", detail=f"it did not finish within {timeout:g} s")
 
 
-def _import_failure(solution: Path, event: dict[str, Any]) -> str:
-    kind = event.get("kind")
+def _protections(value: Any) -> dict[str, str]:
+    names = ("filesystem", "network", "processes")
+    if not isinstance(value, dict):
+        return dict.fromkeys(names, "none")
+    return {name: str(value.get(name, "none"))[:40] for name in names}
+
+
+def _missing(protections: dict[str, str]) -> list[str]:
+    from drill.grader.sandbox import Protections
+
+    return Protections(**protections).missing()
+
+
+def _import_failure(solution: Path, failure: dict[str, Any]) -> str:
+    kind = failure["kind"]
     if kind == "syntax":
-        return (
-            f"{solution.name} has a syntax error on line {event.get('line')}: {event.get('text')}"
-        )
+        return f"{solution.name} has a syntax error on line {failure['line']}: {failure['text']}"
     if kind == "exit":
-        return f"{solution.name} calls sys.exit() while being imported:\n{event.get('text', '')}"
-    return f"{solution.name} raised an exception while being imported:\n{event.get('text', '')}"
+        return f"{solution.name} calls sys.exit() while being imported:\n{failure['text']}"
+    return f"{solution.name} raised an exception while being imported:\n{failure['text']}"

@@ -1,9 +1,13 @@
-"""The grading worker: runs a submission in a process of its own.
+"""The grading worker: runs a submission in processes of its own, inside a sandbox.
 
-The parent (runner.py) starts this file as a script with `python -I`, so it depends on the
-standard library and NumPy only. It imports the submission, waits for the plan, runs each
-exercise's calls through a driver, and sends back plain data: JSON lines on an event pipe
-and arrays as .npz files. It computes no verdict; the parent decides everything.
+The parent (runner.py) starts `main` in a fresh interpreter (`python -I -B`). It imports
+NumPy and drill's drivers once, enters new user, network and PID namespaces where the
+kernel allows, and becomes the supervisor: the init of that PID namespace (or a child
+subreaper). For each exercise the parent asks for, the supervisor forks a child that
+confines itself (limits, Landlock), imports the submission afresh, runs the exercise's
+calls through a driver and sends plain data back on a pipe of the parent's (see wire.py).
+When the parent ends the exercise, the supervisor kills every process left in the sandbox.
+Nothing here computes a verdict; the parent decides everything.
 
 The drivers are also imported by the parent, to run the reference and the known mistakes
 through exactly the same calls.
@@ -11,16 +15,26 @@ through exactly the same calls.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
-import math
 import os
+import resource
+import select
+import shutil
+import signal
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Mapping
+from types import CodeType
 from typing import Any
 
 import numpy as np
+
+from drill.grader import sandbox, wire
+from drill.grader.wire import MISSING as _MISSING
+from drill.grader.wire import encode, limit
 
 OUTPUT_LIMIT = 4000  # characters of a submission's printed output kept per exercise
 TRACEBACK_LIMIT = 4000
@@ -52,13 +66,9 @@ class Recorder:
         self.error = {
             "stage": stage,
             "type": type(exc).__name__,
-            "text": _limit(str(exc), 500),
+            "text": limit(str(exc), 500),
             "traceback": _user_traceback(exc, self.solution_file),
         }
-
-
-def _limit(text: str, size: int) -> str:
-    return text if len(text) <= size else text[:size] + f"… ({len(text) - size} more characters)"
 
 
 def _user_traceback(exc: BaseException, solution_file: str | None) -> str:
@@ -66,7 +76,7 @@ def _user_traceback(exc: BaseException, solution_file: str | None) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     own = [f for f in frames if solution_file is None or f.filename == solution_file]
     lines = traceback.format_list(own) + traceback.format_exception_only(type(exc), exc)
-    return _limit("".join(lines), TRACEBACK_LIMIT)
+    return limit("".join(lines), TRACEBACK_LIMIT)
 
 
 def _copy(value: Any) -> Any:
@@ -162,13 +172,6 @@ def _snapshot(rec: Recorder, stage: str, names: list[str], values: list, extra: 
             rec.put(f"{name} after {stage}", value.copy())
 
 
-class _Missing:
-    """Marks an attribute the submission never set."""
-
-
-_MISSING = _Missing()
-
-
 def _unpack(result: Any, shape: Any, rec: Recorder, where: str) -> None:
     """Record a returned value by the declared structure: a name, a list, or a mapping."""
     if isinstance(shape, str):
@@ -211,38 +214,10 @@ PROBE_FUNCTIONS: dict[str, Callable[[np.ndarray], float]] = {
 }
 
 
-# --- encoding: values become JSON metadata plus arrays ------------------------------------
-
-
-def encode(values: Mapping[str, Any], prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Describe every value as plain data; numeric content goes into the arrays dict."""
-    meta: dict[str, Any] = {}
-    arrays: dict[str, Any] = {}
-    for name, value in values.items():
-        key = f"{prefix}{len(arrays)}"
-        if value is _MISSING:
-            meta[name] = {"kind": "missing"}
-        elif value is None:
-            meta[name] = {"kind": "none"}
-        elif isinstance(value, str):
-            meta[name] = {"kind": "text", "text": _limit(value, 500)}
-        elif isinstance(value, (bool, np.bool_)):
-            meta[name] = {"kind": "bool", "value": bool(value)}
-        elif isinstance(value, (int, float, np.integer, np.floating)):
-            meta[name] = {"kind": "number", "value": _json_number(float(value))}
-        elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-            arrays[key] = np.ascontiguousarray(value)
-            meta[name] = {"kind": "array", "key": key, "type": type(value).__name__}
-        else:
-            meta[name] = {"kind": "object", "type": type(value).__name__}
-    return meta, arrays
-
-
-def _json_number(value: float) -> float | str:
-    return value if math.isfinite(value) else repr(value)
-
-
 # --- the process itself ---------------------------------------------------------------------
+
+FILE_SIZE_LIMIT = 64 << 20  # bytes in any one file the submission writes
+OPEN_FILES_LIMIT = 256
 
 
 class _Capture:
@@ -272,22 +247,22 @@ class _Capture:
         return "".join(self.parts) + tail
 
 
-def _limit_resources(memory_bytes: int) -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        memory_bytes = min(memory_bytes, hard)  # an unprivileged process cannot raise it
-    # Lowering the hard limit too means the submission cannot lift the cap again.
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+def _compile_submission(path: str) -> CodeType | Exception:
+    """The submission's code, compiled once for every child (or why it cannot be)."""
+    try:
+        with open(path, "rb") as handle:
+            return compile(handle.read(), path, "exec")
+    except Exception as error:  # reported by each child as a failure of its import
+        return error
 
 
-def _import_submission(path: str) -> Any:
+def _import_submission(path: str, code: CodeType | Exception) -> Any:
+    if isinstance(code, Exception):
+        raise code
     spec = importlib.util.spec_from_file_location("submission", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["submission"] = module
-    spec.loader.exec_module(module)
+    exec(code, module.__dict__)
     return module
 
 
@@ -318,45 +293,196 @@ def _run_exercise(module: Any, exercise: Mapping[str, Any], arrays: Any, solutio
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
 
-def main(argv: list[str]) -> int:
-    solution, plan_fd, event_fd, workdir, memory = argv
-    _limit_resources(int(memory))
-    events = os.fdopen(int(event_fd), "w", buffering=1, encoding="utf-8")
+def _send(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
-    def send(**message: Any) -> None:
-        events.write(json.dumps(message) + "\n")
 
-    send(event="ready")  # drill's own start-up is over: the submission's import starts now
-    sys.path.insert(0, os.path.dirname(solution))
-    capture = _Capture()
-    sys.stdout = sys.stderr = capture
+class Supervisor:
+    """Drill's trusted process inside the sandbox: forks one child per exercise, cleans up.
+
+    Commands arrive on the control socket: `plan` (load plan.json and plan.npz and compile
+    the submission, once, before any submission code runs), `run` (with a pipe for the
+    child's frames) and `end` (kill every other process in the sandbox, then answer
+    `clean`), handled in order, so the parent may send the next `run` at once. When the
+    child exits, the parent hears `exited` with its status, so a crash is known at once;
+    both answers carry the run's number.
+    """
+
+    def __init__(self, control: socket.socket, argv: Mapping[str, str]) -> None:
+        self.control = control
+        self.solution = argv["solution"]
+        self.plan_dir = argv["plan"]
+        self.scratch = argv["scratch"]
+        self.memory_bytes = int(argv["memory"])
+        self.namespaced = os.getpid() == 1
+        abi = sandbox.landlock_abi()
+        self.ruleset = -1
+        if abi:
+            with contextlib.suppress(OSError):
+                self.ruleset = sandbox.landlock_ruleset(abi, self.scratch, not self.namespaced)
+        landlock = self.ruleset >= 0
+        network = "namespace" if self.namespaced else sandbox.NONE
+        if network == sandbox.NONE and landlock and abi >= 4:
+            network = "landlock (TCP only)"
+        processes = "pid namespace" if self.namespaced else sandbox.NONE
+        if not self.namespaced and sandbox.become_subreaper():
+            processes = "subreaper"
+        self.protections = sandbox.Protections(
+            filesystem="landlock" if landlock else sandbox.NONE,
+            network=network,
+            processes=processes,
+        )
+        self.plan: list[dict[str, Any]] = []
+        self.code: CodeType | Exception = RuntimeError("no plan yet")
+        self.arrays: dict[str, np.ndarray] = {}
+        self.child = 0
+        self.child_fd = -1  # a pidfd: readable once the child has exited
+        self.runs = 0
+
+    def send(self, **message: Any) -> None:
+        self.control.send(wire.packet(message))
+
+    def serve(self) -> None:
+        self.send(event="ready", sandbox=self.protections.as_dict())
+        while True:
+            watched = [self.control] + ([self.child_fd] if self.child_fd >= 0 else [])
+            ready, _, _ = select.select(watched, [], [])
+            if self.child_fd in ready:
+                self._child_exited()
+            if self.control not in ready:
+                continue
+            data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 1)
+            if not data:
+                return
+            message = wire.parse_packet(data)
+            command = message.get("command")
+            if command == "plan":
+                self._load_plan()
+            elif command == "run" and len(fds) == 1:
+                self._start(message.get("exercise"), fds[0])
+            elif command == "end":
+                self._end()
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def _load_plan(self) -> None:
+        with open(os.path.join(self.plan_dir, "plan.json"), encoding="utf-8") as handle:
+            self.plan = json.load(handle)["exercises"]
+        with np.load(os.path.join(self.plan_dir, "plan.npz"), allow_pickle=False) as stored:
+            self.arrays = {key: stored[key] for key in stored.files}
+        self.code = _compile_submission(self.solution)
+
+    def _start(self, exercise_id: Any, fd: int) -> None:
+        exercise = next((e for e in self.plan if e["id"] == exercise_id), None)
+        self.runs += 1
+        workdir = os.path.join(self.scratch, f"run-{self.runs}")
+        os.makedirs(workdir)
+        supervisor = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self._child(exercise, fd, workdir, supervisor)
+            finally:
+                os._exit(0)
+        self.child = pid
+        self.child_fd = os.pidfd_open(pid)
+
+    def _child_exited(self) -> None:
+        os.close(self.child_fd)
+        self.child_fd = -1
+        _, status = os.waitpid(self.child, 0)
+        self.send(event="exited", run=self.runs, status=os.waitstatus_to_exitcode(status))
+
+    def _end(self) -> None:
+        if self.child_fd >= 0:
+            os.close(self.child_fd)
+            self.child_fd = -1
+        sandbox.kill_descendants()
+        shutil.rmtree(os.path.join(self.scratch, f"run-{self.runs}"), ignore_errors=True)
+        self.send(event="clean", run=self.runs)
+
+    def _child(self, exercise: dict | None, fd: int, workdir: str, supervisor: int) -> None:
+        """Confine this process, import the submission, run one exercise, send the results."""
+        sandbox.die_with_parent(lambda: os.getppid() == supervisor)
+        keep = sorted({fd, self.ruleset} - {-1})
+        low = 3
+        for kept in keep:  # everything else drill holds: the control socket, the plan files…
+            os.closerange(low, kept)
+            low = kept + 1
+        os.closerange(low, OPEN_FILES_LIMIT * 16)
+        _limit_resources(self.memory_bytes)
+        os.chdir(workdir)
+        for name in ("TMPDIR", "TEMP", "TMP"):
+            os.environ[name] = workdir
+        if self.ruleset >= 0:
+            sandbox.restrict_self(self.ruleset)
+            os.close(self.ruleset)
+        sys.argv = [self.solution]
+        sys.path.insert(0, os.path.dirname(self.solution))
+        capture = _Capture()
+        sys.stdout = sys.stderr = capture
+        try:
+            module = _import_submission(self.solution, self.code)
+        except SyntaxError as exc:
+            failure = {"kind": "syntax", "line": exc.lineno, "text": str(exc.msg)}
+            _send(fd, wire.frame({"event": "import-failed", **failure, "output": ""}))
+            return
+        except BaseException as exc:  # the submission may raise anything, SystemExit included
+            kind = "exit" if isinstance(exc, SystemExit) else "exception"
+            trace = _user_traceback(exc, self.solution)
+            header = {"event": "import-failed", "kind": kind, "text": trace}
+            _send(fd, wire.frame({**header, "output": capture.text()}))
+            return
+        finally:
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        _send(fd, wire.frame({"event": "imported"}))
+        if exercise is None:
+            return
+        meta, out_arrays, output = _run_exercise(module, exercise, self.arrays, self.solution)
+        index, payload = wire.pack_arrays(out_arrays)
+        header = {"event": "done", "result": meta, "output": output, "arrays": index}
+        _send(fd, wire.frame(header, payload))
+
+
+def _limit_resources(memory_bytes: int) -> None:
+    """Caps for the submission's process; lowering each hard limit too means it stays put."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing
+    for kind, value in (
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_AS, memory_bytes),
+        (resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT),
+        (resource.RLIMIT_NOFILE, OPEN_FILES_LIMIT),
+    ):
+        _, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)  # an unprivileged process cannot raise it
+        resource.setrlimit(kind, (value, value))
+
+
+def main(argv: list[str]) -> None:
+    """The worker process: argv is parent pid, control fd, solution, plan, scratch, memory."""
+    names = ("parent", "control", "solution", "plan", "scratch", "memory")
+    args = dict(zip(names, argv))
+    parent = int(args["parent"])
+    sandbox.die_with_parent(lambda: os.getppid() == parent)
+    control = socket.socket(fileno=int(args["control"]))
+    if sandbox.enter_namespaces():
+        alive_read, alive_write = os.pipe()
+        init = os.fork()
+        if init:  # outside the namespace only to hold it: its death ends everything inside
+            control.close()
+            os.close(alive_read)
+            _, status = os.waitpid(init, 0)
+            os._exit(max(os.waitstatus_to_exitcode(status), 0))
+        os.close(alive_write)
+        # Our parent lives outside the namespace (getppid() reads 0): it is alive as long as
+        # it holds the other end of this pipe open.
+        sandbox.die_with_parent(lambda: not select.select([alive_read], [], [], 0)[0])
     try:
-        module = _import_submission(solution)
-    except SyntaxError as exc:
-        send(event="import-failed", kind="syntax", line=exc.lineno, text=exc.msg, output="")
-        return 0
-    except BaseException as exc:  # the submission may raise anything, SystemExit included
-        kind = "exit" if isinstance(exc, SystemExit) else "exception"
-        trace = _user_traceback(exc, solution)
-        send(event="import-failed", kind=kind, text=trace, output=capture.text())
-        return 0
+        Supervisor(control, args).serve()
     finally:
-        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-    send(event="imported")
-    with os.fdopen(int(plan_fd), encoding="utf-8") as plan_pipe:
-        if plan_pipe.readline().strip() != "go":
-            return 0
-    with open(os.path.join(workdir, "plan.json"), encoding="utf-8") as handle:
-        plan = json.load(handle)
-    with np.load(os.path.join(workdir, "plan.npz"), allow_pickle=False) as stored:
-        arrays = {key: stored[key] for key in stored.files}
-    for exercise in plan["exercises"]:
-        send(event="start", exercise=exercise["id"])
-        meta, out_arrays, output = _run_exercise(module, exercise, arrays, solution)
-        np.savez(os.path.join(workdir, f"result-{exercise['id']}.npz"), **out_arrays)
-        send(event="done", exercise=exercise["id"], result=meta, output=output)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+        sandbox.kill_descendants()
+        os._exit(0)

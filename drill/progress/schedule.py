@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Literal
 
 from fsrs import Card, Rating, Scheduler, State
 
+from drill.bank.schema import DIFFICULTIES
 from drill.progress.clock import local_day
 
 if TYPE_CHECKING:
     from drill.bank import Question
 
-Grade = Literal["again", "hard", "good", "easy"]
+ReviewRating = Literal["again", "hard", "good", "easy"]
 CardState = Literal["new", "learning", "review", "relearning"]
 
-GRADES: tuple[Grade, ...] = ("again", "hard", "good", "easy")
-_DIFFICULTY_RANK = {"easy": 0, "medium": 1, "hard": 2}
+REVIEW_RATINGS: tuple[ReviewRating, ...] = ("again", "hard", "good", "easy")
 _STATE_NAMES: dict[State, CardState] = {
     State.Learning: "learning",
     State.Review: "review",
@@ -40,16 +40,16 @@ def scheduler() -> Scheduler:
 
 
 def state_name(card: Card | None) -> CardState:
-    """ "new" for a question never reviewed, else the card's FSRS state in lower case."""
+    """The state of a question: new when never reviewed, else its card's FSRS state."""
     return "new" if card is None else _STATE_NAMES[card.state]
 
 
-def review(card: Card | None, question_id: str, grade: Grade, when: datetime) -> Card:
+def review(card: Card | None, question_id: str, rating: ReviewRating, when: datetime) -> Card:
     """The card after one review at `when` (UTC); `card` is None for a first review."""
     if card is None:
         # A stable id per question keeps replays and exports identical; fsrs only echoes it.
         card = Card(card_id=zlib.crc32(question_id.encode()), due=when)
-    updated, _ = scheduler().review_card(card, Rating[grade.capitalize()], when)
+    updated, _ = scheduler().review_card(card, Rating[rating.capitalize()], when)
     return updated
 
 
@@ -58,9 +58,9 @@ def retrievability(card: Card | None, when: datetime) -> float:
     return 0.0 if card is None else scheduler().get_card_retrievability(card, when)
 
 
-def worst(grades: Iterable[Grade]) -> Grade:
-    """The lowest of several grades (again < hard < good < easy)."""
-    return min(grades, key=GRADES.index)
+def worst(ratings: Iterable[ReviewRating]) -> ReviewRating:
+    """The lowest of several ratings (again < hard < good < easy)."""
+    return min(ratings, key=REVIEW_RATINGS.index)
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def plan(
     )
     fresh = sorted(
         (q for q in candidates if q.id not in cards),
-        key=lambda q: _DIFFICULTY_RANK.get(q.difficulty, len(_DIFFICULTY_RANK)),
+        key=lambda q: DIFFICULTIES.index(q.difficulty),  # easiest first; sorted() is stable
     )
     allowance = max(new_per_day - introduced_today, 0)
     later = [cards[q.id].due for q in candidates if q.id in cards and cards[q.id].due > when]

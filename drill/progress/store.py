@@ -17,7 +17,8 @@ call it):
                         source="quiz", when=None) -> datetime
         One review of a question. `rating` is what the user chose (again/hard/good/easy, or
         "none" when they gave none); `outcome` the auto-scored verdict (right/wrong/none). A
-        wrong outcome is reviewed as "again" whatever the rating. Returns the next due time.
+        wrong outcome is reviewed as "again" whatever the rating; with no rating, right is
+        "good" and anything else "again". Returns the next due time.
     Store.record_grade(grades: Sequence[ExerciseGrade],
                        exercise_questions: Mapping[str, Sequence[str]],
                        when=None) -> dict[str, datetime]
@@ -57,7 +58,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fsrs import Card, State
 
 from drill.progress import clock
-from drill.progress.schedule import GRADES, Grade, review, worst
+from drill.progress.schedule import REVIEW_RATINGS, ReviewRating, review, worst
 
 if TYPE_CHECKING:
     from drill.bank import Bank
@@ -71,7 +72,7 @@ Source = Literal["quiz", "grade", "interview"]
 SOURCES: tuple[Source, ...] = ("quiz", "grade", "interview")
 GRADE_STATUSES = ("passed", "failed", "error", "timeout", "missing")
 FAILED_STATUSES = ("failed", "error", "timeout")
-SELF_RATINGS = (*GRADES, "none")
+SELF_RATINGS = (*REVIEW_RATINGS, "none")
 
 # Forward migrations: MIGRATIONS[n] holds the statements from user_version n to n + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -137,7 +138,7 @@ class Review:
     reviewed_at: datetime
     source: str
     self_rating: str
-    rating: Grade
+    rating: ReviewRating
     outcome: str
     seconds: float
     hints_used: int
@@ -162,14 +163,14 @@ class CardRecord:
     card: Card
     reviews: int
     lapses: int
-    last_rating: Grade
+    last_rating: ReviewRating
 
 
 def store_path() -> Path:
     """$DRILL_HOME/progress.sqlite3, else progress.sqlite3 in the user data folder."""
     home = os.environ.get("DRILL_HOME")
     if home:
-        return Path(home) / FILE_NAME
+        return Path(home).expanduser() / FILE_NAME
     import platformdirs
 
     return platformdirs.user_data_path("drill", appauthor=False) / FILE_NAME
@@ -298,17 +299,18 @@ class Store:
         """Record one review and reschedule the question; returns its next due time (UTC).
 
         `rating` is the user's (again/hard/good/easy, or none); a "wrong" `outcome` is
-        reviewed as "again" whatever it is, and so is no rating at all.
+        reviewed as "again" whatever it is. Without a rating, a "right" outcome counts as
+        "good" and anything else as "again".
         """
         if rating not in SELF_RATINGS:
             raise ValueError(f"unknown rating {rating!r}")
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}")
-        graded: Grade = "again" if outcome == "wrong" or rating == "none" else rating  # type: ignore[assignment]
+        scheduled = _scheduled_rating(rating, outcome)
         moment = clock.now() if when is None else when
         with self._write() as db:
             return self._review(
-                db, question_id, moment, source, rating, graded, outcome, seconds, hints_used
+                db, question_id, moment, source, rating, scheduled, outcome, seconds, hints_used
             )
 
     def record_grade(
@@ -348,7 +350,7 @@ class Store:
                     for grade in grades
                 ],
             )
-            settled: dict[str, list[Grade]] = {}
+            settled: dict[str, list[ReviewRating]] = {}
             for grade in grades:
                 if grade.status == "missing":
                     continue
@@ -368,7 +370,7 @@ class Store:
 
     def _grade_rating(
         self, db: sqlite3.Connection, question_id: str, grade: ExerciseGrade, round_id: str
-    ) -> Grade:
+    ) -> ReviewRating:
         if grade.status != "passed":
             return "again"
         stored = self._card(db, question_id)
@@ -424,7 +426,7 @@ class Store:
         moment: datetime,
         source: str,
         self_rating: str,
-        rating: Grade,
+        rating: ReviewRating,
         outcome: str,
         seconds: float,
         hints_used: int,
@@ -565,6 +567,15 @@ class Store:
                 db.execute(f"DELETE FROM {table}")
 
 
+def _scheduled_rating(rating: str, outcome: str) -> ReviewRating:
+    """What the scheduler is told: the user's rating, overruled by a wrong answer."""
+    if outcome == "wrong":
+        return "again"
+    if rating == "none":
+        return "good" if outcome == "right" else "again"
+    return rating  # type: ignore[return-value]  # checked against SELF_RATINGS by the caller
+
+
 def _count(db: sqlite3.Connection, table: str) -> int:
     return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
@@ -580,7 +591,7 @@ def _card_record(row: tuple[Any, ...]) -> CardRecord:
 
 
 def _reviewed(
-    stored: CardRecord | None, question_id: str, rating: Grade, when: datetime
+    stored: CardRecord | None, question_id: str, rating: ReviewRating, when: datetime
 ) -> CardRecord:
     card = None if stored is None else stored.card
     lapsed = card is not None and card.state == State.Review and rating == "again"
@@ -670,7 +681,7 @@ def _parse_export(
                 moment(item, "reviewed_at", where),
                 choice(item, "source", SOURCES, where),
                 choice(item, "self_rating", SELF_RATINGS, where),
-                choice(item, "rating", GRADES, where),
+                choice(item, "rating", REVIEW_RATINGS, where),
                 field(item, "outcome", str, where),
                 float(field(item, "seconds", (int, float), where)),
                 field(item, "hints_used", int, where),

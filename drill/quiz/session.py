@@ -189,17 +189,17 @@ class QuizSession:
             key = None if text is None else text.strip().lower()
             if key is None or key == QUIT_COMMAND:
                 if record.outcome == "wrong":
-                    self._keep(record)  # the answer alone decides its rating: again
+                    self._save(record)  # the answer alone decides its rating: again
                 return False
             if key in RATING_KEYS:
                 record.rating = RATING_KEYS[key]
-                due = self._keep(record)
+                due = self._save(record)
                 if due is not None:
                     self.user.show_next_review(due)
                 return True
             self.user.show_notice(RATING_HELP)
 
-    def _keep(self, record: QuestionRecord) -> datetime | None:
+    def _save(self, record: QuestionRecord) -> datetime | None:
         if self.recorder is None:
             return None
         return self.recorder.record_review(

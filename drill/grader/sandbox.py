@@ -1,0 +1,286 @@
+"""Isolation of the grading worker on Linux, over the kernel's own interfaces (ctypes only).
+
+- Filesystem: Landlock. The submission's process may read everything but write only beneath
+  its private scratch folder.
+- Network: a new network namespace (inside a new user namespace) with no interface up; where
+  unprivileged user namespaces are not allowed, Landlock's network rules (ABI 4 and later)
+  deny TCP bind and connect.
+- Processes: a new PID namespace whose init is drill's supervisor, so killing every other
+  process in it ends whatever a submission started, even after setsid() and a double fork;
+  without namespaces, the supervisor is a child subreaper and kills its descendants itself.
+
+Each function degrades to "not available" instead of raising; `Protections` says what was
+obtained, in the words the report and the JSON use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+IS_LINUX = sys.platform.startswith("linux")
+
+# Syscall numbers shared by every architecture drill runs on (x86-64, arm64, riscv64).
+SYS_LANDLOCK_CREATE_RULESET = 444
+SYS_LANDLOCK_ADD_RULE = 445
+SYS_LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_RULE_PATH_BENEATH = 1
+
+# Filesystem access rights, by the ABI version that introduced them.
+FS_EXECUTE = 1 << 0
+FS_READ_FILE = 1 << 2
+FS_READ_DIR = 1 << 3
+FS_RIGHTS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 5: (1 << 16) - 1}
+NET_BIND_TCP = 1 << 0
+NET_CONNECT_TCP = 1 << 1
+SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0
+SCOPE_SIGNAL = 1 << 1
+READ_ONLY = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWPID = 0x20000000
+
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Protections:
+    """What the worker obtained, one word or phrase per kind of protection."""
+
+    filesystem: str  # "landlock" or "none"
+    network: str  # "namespace", "landlock (TCP only)" or "none"
+    processes: str  # "pid namespace", "subreaper" or "none"
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    def missing(self) -> list[str]:
+        """The protections this kernel did not offer, in words for a one-line warning."""
+        gaps = []
+        if self.filesystem == NONE:
+            gaps.append("a read-only filesystem")
+        if self.network == NONE:
+            gaps.append("network isolation")
+        elif self.network != "namespace":
+            gaps.append("isolation from non-TCP networking")
+        if self.processes == NONE:
+            gaps.append("containment of the processes it starts")
+        return gaps
+
+
+def _libc() -> ctypes.CDLL | None:
+    if not IS_LINUX:
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
+
+
+def _call(result: int) -> int:
+    if result < 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
+    return result
+
+
+def _syscall(number: int, *args: object) -> int:
+    if _LIBC is None:
+        raise OSError("not Linux")
+    _LIBC.syscall.restype = ctypes.c_long
+    return _call(_LIBC.syscall(ctypes.c_long(number), *args))
+
+
+def _prctl(option: int, value: int) -> None:
+    if _LIBC is None:
+        raise OSError("not Linux")
+    _call(_LIBC.prctl(option, ctypes.c_ulong(value), 0, 0, 0))
+
+
+# --- process lifetime ------------------------------------------------------------------------
+
+
+def die_with_parent(parent_alive: Callable[[], bool]) -> None:
+    """Be killed when the parent exits; exit now if it is already gone.
+
+    `parent_alive` is asked after the request, to close the window in which the parent
+    could have died before it took effect.
+    """
+    if _LIBC is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if not parent_alive():
+        os._exit(1)
+
+
+def become_subreaper() -> bool:
+    """Adopt every orphaned descendant, so none can slip away by double forking."""
+    try:
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    except OSError:
+        return False
+    return True
+
+
+def enter_namespaces() -> bool:
+    """New user, network and PID namespaces for this process's children; False if refused.
+
+    Only the caller's children join the new PID namespace: the next one forked is its init.
+    The user namespace maps the caller's own ids, so files keep their owners.
+    """
+    if _LIBC is None:
+        return False
+    uid, gid = os.getuid(), os.getgid()
+    try:
+        _call(_LIBC.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWPID))
+    except OSError:
+        return False
+    with contextlib.suppress(OSError):  # cosmetic: without a map the ids read as 65534
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{uid} {uid} 1")
+        _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    return True
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(text)
+
+
+def kill_descendants() -> None:
+    """SIGKILL every process below this one and reap them, until none is left.
+
+    The caller is either the init of its PID namespace (kill(-1) then reaches every other
+    process in it) or a child subreaper (orphans are re-parented to it, so walking /proc
+    for its descendants finds them all). Either way, once it has no child left, it has no
+    descendant left. Never call kill(-1) outside a PID namespace of our own: it would reach
+    every process of the user.
+    """
+    own = os.getpid()
+    while True:
+        victims = [-1] if own == 1 else _descendants(own)
+        for pid in victims:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:  # reap without waiting for the living
+                pass
+        except ChildProcessError:
+            return
+        time.sleep(0.002)  # some were forked while we killed, or are still dying
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="utf-8", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: the fields follow its last ")".
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(name))
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+# --- Landlock ----------------------------------------------------------------------------------
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 when Landlock is missing or disabled."""
+    try:
+        return _syscall(
+            SYS_LANDLOCK_CREATE_RULESET,
+            None,
+            ctypes.c_size_t(0),
+            ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION),
+        )
+    except OSError:
+        return 0
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = (
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    )
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = (("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32))
+
+
+def _fs_rights(abi: int) -> int:
+    return FS_RIGHTS_BY_ABI[max(version for version in FS_RIGHTS_BY_ABI if version <= abi)]
+
+
+def landlock_ruleset(abi: int, writable: str, deny_tcp: bool) -> int:
+    """A ruleset: read anywhere, write only beneath `writable`; TCP denied when asked.
+
+    Returns its file descriptor, to be applied with `restrict_self` in the process that runs
+    the submission. Signals and abstract Unix sockets are scoped to that process's own
+    domain where the ABI allows (6 and later), so it cannot signal drill's processes.
+    """
+    everything = _fs_rights(abi)
+    attr = _RulesetAttr(handled_access_fs=everything)
+    size = 8
+    if deny_tcp and abi >= 4:
+        attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP
+        size = 16
+    if abi >= 6:
+        attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
+        size = 24
+    fd = _syscall(
+        SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)
+    )
+    try:
+        _allow(fd, "/", READ_ONLY)
+        _allow(fd, writable, everything)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _allow(ruleset: int, path: str, rights: int) -> None:
+    parent = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    try:
+        rule = _PathBeneathAttr(allowed_access=rights, parent_fd=parent)
+        _syscall(
+            SYS_LANDLOCK_ADD_RULE,
+            ctypes.c_int(ruleset),
+            ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH),
+            ctypes.byref(rule),
+            ctypes.c_uint32(0),
+        )
+    finally:
+        os.close(parent)
+
+
+def restrict_self(ruleset: int) -> None:
+    """Apply the ruleset to this process and everything it starts, for good."""
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    _syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0))
