@@ -424,6 +424,22 @@ def test_the_exercises_are_prepared_once_for_the_whole_class(class_dir, monkeypa
     assert sorted(prepared) == ["linear", "relu"]
 
 
+@pytest.mark.parametrize(("option", "strict"), [([], True), (["--no-strict"], False)])
+def test_a_class_is_graded_strictly_unless_told_otherwise(class_dir, monkeypatch, option, strict):
+    asked: list[bool] = []
+    real = drill.grader.batch.open_session
+
+    def recording(path, timeout, memory_mb, strict):
+        asked.append(strict)
+        return real(path, timeout, memory_mb, strict)
+
+    monkeypatch.setattr(drill.grader.batch, "open_session", recording)
+    files = [str(class_dir / name) for name in ("a_correct.py", "c_relu_at_zero.py")]
+    result = runner.invoke(app, ["grade", *files, "--only=relu", *option])
+    assert result.exit_code == 0
+    assert asked == [strict, strict]
+
+
 # --- the summary as plain data ----------------------------------------------------------------
 
 
