@@ -423,7 +423,7 @@ def quiz(
             if not questions:
                 fail("no questions match these filters; 'drill list' shows what the bank holds")
         else:
-            questions = _scheduled(store, bank, filters, new_per_day, console)
+            questions = _scheduled(store, bank, filters, new_per_day, count, console)
         questions = questions[:count]
         view = TerminalQuiz(console, time.monotonic)
         session = QuizSession(questions, view, time.monotonic, recorder=store)
@@ -436,7 +436,12 @@ def quiz(
 
 
 def _scheduled(
-    store: Store, bank: Bank, filters: Filters, new_per_day: int, console: Console
+    store: Store,
+    bank: Bank,
+    filters: Filters,
+    new_per_day: int,
+    count: int | None,
+    console: Console,
 ) -> list[Question]:
     """The due and new questions a scheduled quiz asks; when none, say why and exit 0."""
     from drill.progress import clock
@@ -453,7 +458,7 @@ def _scheduled(
     introduced = first_reviewed_today(
         (first_reviews[q] for q in bank.questions if q in first_reviews), now
     )
-    chosen = plan(candidates, cards, introduced, new_per_day, now)
+    chosen = plan(candidates, cards, introduced, new_per_day, now).first(count)
     console.print(plan_summary(chosen, new_per_day, now))
     if chosen.questions:
         return chosen.questions

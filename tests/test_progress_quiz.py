@@ -194,6 +194,14 @@ def test_scheduled_sessions_across_days(clock: Clock) -> None:
     assert asked(result.stdout) == ["mse-gradient"]
 
 
+def test_count_cuts_the_plan_due_ones_first(clock: Clock) -> None:
+    drill("quiz", "--new", "2", input="\na\n1/4\na\n")
+    clock.advance(minutes=5)
+    result = drill("quiz", "--new", "4", "--count", "3", input="q\n")
+    assert "2 review(s) due and 1 new question(s) to see." in result.stdout
+    assert "Question 1 of 3" in result.stdout
+
+
 def test_the_new_limit_counts_the_questions_first_seen_today(clock: Clock) -> None:
     drill("quiz", "--new", "1", input="\ng\n")
     result = drill("quiz", "--new", "2", input="\ng\n")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Literal
@@ -75,6 +75,13 @@ class Plan:
     @property
     def questions(self) -> list[Question]:
         return self.due + self.new
+
+    def first(self, count: int | None) -> Plan:
+        """The plan cut to its first `count` questions (all of them for None)."""
+        if count is None:
+            return self
+        due = self.due[:count]
+        return replace(self, due=due, new=self.new[: count - len(due)])
 
 
 def plan(

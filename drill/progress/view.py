@@ -157,6 +157,15 @@ def _month_labels(mondays: Sequence[date], cell: int) -> str:
     return "".join(line).rstrip()
 
 
+def _started(value: object) -> str:
+    """An interview's start in local time when it is an ISO 8601 time with a zone."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return str(value) if moment.tzinfo is None else f"{moment.astimezone():%Y-%m-%d %H:%M}"
+
+
 def interviews(stats: Stats) -> RenderableType:
     """Each stored mock interview: when, score and minutes."""
     text = Text().append("Mock interviews\n", style="bold")
@@ -168,7 +177,7 @@ def interviews(stats: Stats) -> RenderableType:
         # Scorecards may come from an imported file: shown, never sent, as control characters.
         text.append(
             visible(
-                f"{interview.get('started')}  {interview.get('points')} / "
+                f"{_started(interview.get('started'))}  {interview.get('points')} / "
                 f"{interview.get('max_points')} points  {count} question(s)  "
                 f"{interview.get('minutes')} min\n"
             )
