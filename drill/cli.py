@@ -726,6 +726,11 @@ def _grade_class(
     except SpecError as error:
         unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
 
+    def json_line(data: dict) -> None:
+        # A file name that is not UTF-8 holds lone surrogates: sent as JSON's \uDCxx escapes.
+        text = json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace")
+        typer.echo(text.decode("utf-8"))
+
     # JSON lines go out in the order of the files, each as soon as those before it are done.
     finished: dict[int, Submission] = {}
     printed = 0
@@ -733,7 +738,7 @@ def _grade_class(
     def print_ready() -> None:
         nonlocal printed
         while printed in finished:
-            typer.echo(json.dumps(finished.pop(printed).to_json(), ensure_ascii=False))
+            json_line(finished.pop(printed).to_json())
             printed += 1
 
     grader = ClassGrader(prepared, timeout, memory, strict, jobs or os.cpu_count() or 1)
@@ -753,8 +758,8 @@ def _grade_class(
         typer.echo(f"drill: graded without {', '.join(missing)} (--no-strict)", err=True)
     if json_output:
         for index in sorted(finished):  # after Ctrl-C: those finished past a gap
-            typer.echo(json.dumps(finished[index].to_json(), ensure_ascii=False))
-        typer.echo(json.dumps({"summary": summary.to_json()}, ensure_ascii=False))
+            json_line(finished[index].to_json())
+        json_line({"summary": summary.to_json()})
     else:
         render_class(run.submissions, summary, [e.id for e in exercises], Console(highlight=False))
     if gradebook is not None:

@@ -380,6 +380,18 @@ def test_a_class_is_not_recorded_in_the_graders_own_progress(class_dir):
         assert store.grades() == []
 
 
+def test_a_file_name_that_is_not_utf8_is_escaped_in_json_and_the_gradebook(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    odd = os.fsdecode(bytes(folder) + b"/caf\xe9.py")
+    Path(odd).write_text(REFERENCE.read_text())
+    book = tmp_path / "grades.csv"
+    code, lines, _ = grade_class(str(folder), "--gradebook", str(book))
+    assert code == 0
+    assert lines[0]["file"] == odd  # JSON escapes the name's lone surrogate, losing nothing
+    assert read_csv(book)[1][0] == f"{folder}/caf\\xe9.py"
+
+
 def test_a_missing_file_among_others_is_named_not_fatal(class_dir, tmp_path):
     code, lines, _ = grade_class(str(class_dir / "a_correct.py"), str(tmp_path / "gone.py"))
     assert code == 2

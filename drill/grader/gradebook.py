@@ -37,16 +37,23 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def _file_cell(name: str) -> str:
+    """A file name as UTF-8 text: bytes that are not UTF-8 (kept by Python as surrogates)
+    written as \\xNN escapes, since a CSV file is text."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def row(submission: Submission, exercises: list[tuple[str, int]]) -> list[str]:
     """One submission's row; `exercises` are the (id, max points) of the columns, in order."""
     max_points = sum(points for _, points in exercises)
+    file = _file_cell(submission.file)
     if submission.report is None:
-        cells = [submission.file, "0", str(max_points)]
+        cells = [file, "0", str(max_points)]
         for _ in exercises:
             cells += ["0", UNGRADEABLE]
         return cells
     results = {result.id: result for result in submission.report.exercises}
-    cells = [submission.file, _number(submission.report.points), str(max_points)]
+    cells = [file, _number(submission.report.points), str(max_points)]
     for exercise_id, _ in exercises:
         result = results[exercise_id]
         cells += [_number(result.points), result.status]
