@@ -701,9 +701,14 @@ def _grade_class(
     from drill.grader.sandbox import Protections
     from drill.limits import LimitError, parse_memory, parse_timeout
 
+    def json_line(data: dict) -> None:
+        # A file name that is not UTF-8 holds lone surrogates: sent as JSON's \uDCxx escapes.
+        text = json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace")
+        typer.echo(text.decode("utf-8"))
+
     def unusable(message: str) -> NoReturn:
         if json_output:
-            typer.echo(json.dumps({"error": message}, ensure_ascii=False))
+            json_line({"error": message})
         fail(message)
 
     timeout_text, memory_text, strict = limits
@@ -725,11 +730,6 @@ def _grade_class(
         prepared = [prepare(bank, exercise) for exercise in exercises]
     except SpecError as error:
         unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
-
-    def json_line(data: dict) -> None:
-        # A file name that is not UTF-8 holds lone surrogates: sent as JSON's \uDCxx escapes.
-        text = json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace")
-        typer.echo(text.decode("utf-8"))
 
     # JSON lines go out in the order of the files, each as soon as those before it are done.
     finished: dict[int, Submission] = {}
