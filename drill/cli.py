@@ -535,6 +535,7 @@ def grade(
         typer.Argument(
             help="Your solution file, e.g. one from drill init; or a class's files and "
             "folders (every *.py in a folder).",
+            metavar="FILE...",
             show_default=False,
         ),
     ],
@@ -569,6 +570,7 @@ def grade(
         typer.Option(
             "--jobs",
             min=1,
+            metavar="N",
             help="With many files: grade this many at once (default: the number of cores).",
             show_default=False,
         ),
@@ -578,6 +580,7 @@ def grade(
         typer.Option(
             "--gradebook",
             dir_okay=False,
+            metavar="FILE.csv",
             help="Write a CSV gradebook: one row per file, points and status per exercise.",
             show_default=False,
         ),
@@ -917,7 +920,10 @@ app.add_typer(gradebook_app, name="gradebook")
 def gradebook_merge(
     gradebooks: Annotated[
         list[Path],
-        typer.Argument(help="Gradebooks to merge, in order: their rows follow one another."),
+        typer.Argument(
+            help="Gradebooks to merge, in order: their rows follow one another.",
+            metavar="GRADEBOOK.csv...",
+        ),
     ],
     output: Annotated[
         Path,
