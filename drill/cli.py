@@ -563,7 +563,12 @@ def grade(
         ),
     ] = None,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object with every result, nothing else.")
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object with every result, nothing else (for many files, "
+            "one line per file, then one with the summary).",
+        ),
     ] = False,
     jobs: Annotated[
         int | None,
