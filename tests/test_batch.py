@@ -201,8 +201,23 @@ def test_gradebook_rows_and_totals_equal_the_single_file_reports(whole, single, 
 def test_the_summary_counts_what_the_class_did(whole, single):
     summary = whole["lines"][-1]["summary"]
     graded = {name: report for name, (_, report) in single.items() if "error" not in report}
+    assert set(summary) == {
+        "submissions",
+        "graded",
+        "mean_points",
+        "max_points",
+        "exercises",
+        "timed_out",
+        "crashed",
+        "ungradeable",
+        "slowest_exercise",
+        "interrupted",
+    }
     assert summary["submissions"] == 11
     assert summary["graded"] == len(graded) == 9
+    mean = sum(report["points"] for report in graded.values()) / 9
+    assert summary["mean_points"] == pytest.approx(mean, abs=0.01)
+    assert (summary["max_points"], summary["interrupted"]) == (40, False)
     by_id = {e["id"]: e for e in summary["exercises"]}
     assert list(by_id) == SEED_FIVE
     for exercise_id, exercise in by_id.items():
