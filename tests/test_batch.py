@@ -523,8 +523,15 @@ def test_a_terminal_sees_a_progress_bar_and_ctrl_c_keeps_the_results_so_far(tmp_
     (tmp_path / "a_correct.py").write_text(REFERENCE.read_text())
     (tmp_path / "b_hang.py").write_text(with_tail(HANG))
     (tmp_path / "c_correct.py").write_text(REFERENCE.read_text())
+    book = tmp_path / "grades.csv"
     child = spawn_drill(
-        "grade", str(tmp_path), "--only=relu", "--jobs", "1", "--timeout", "600", cwd=tmp_path
+        "grade",
+        str(tmp_path),
+        "--only=relu",
+        "--jobs=1",
+        "--timeout=600",
+        f"--gradebook={book}",
+        cwd=tmp_path,
     )
     child.expect(r"Grading.*1/3.*0 with failures")  # a_correct is done; b_hang hangs
     child.sendintr()
@@ -535,3 +542,5 @@ def test_a_terminal_sees_a_progress_bar_and_ctrl_c_keeps_the_results_so_far(tmp_
     child.close()
     assert child.exitstatus == 130
     assert "c_correct.py" not in child.before
+    rows = read_csv(book)[1:]  # the gradebook keeps the files finished before Ctrl-C
+    assert [Path(row[0]).name for row in rows] == ["a_correct.py"]
