@@ -315,7 +315,8 @@ class GradingSession:
             try:
                 worker.send(fd=write_end, command="run", exercise=exercise_id)
             finally:
-                os.close(write_end)  # the supervisor has its own copy now: EOF comes from it
+                # Closed exactly once: a second close could hit another thread's new descriptor.
+                os.close(write_end)
             return Run(self, worker, read_end, time.monotonic() + self.timeout).outcome()
         finally:
             os.close(read_end)
