@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,15 +159,36 @@ def grade_session(
     bank: Bank,
     exercises: list[Exercise],
     on_start: Callable[[str], None] = lambda exercise_id: None,
+    prepared: list[Prepared] | None = None,
 ) -> GradeReport:
-    """Grade the session's submission on `exercises`; Ungradeable if it cannot be imported."""
-    prepared = [prepare(bank, exercise) for exercise in exercises]
+    """Grade the session's submission on `exercises`; Ungradeable if it cannot be imported.
+
+    `prepared` (the exercises' cases and reference results) is made here unless given, as
+    drill grade --watch does to compute it once for every round.
+    """
+    prepared = prepared or [prepare(bank, exercise) for exercise in exercises]
+    return grade_prepared(session, prepared, on_start)
+
+
+def grade_prepared(
+    session: GradingSession,
+    prepared: list[Prepared],
+    on_start: Callable[[str], None] = lambda exercise_id: None,
+) -> GradeReport:
+    """Grade the session's submission on exercises prepared once for many submissions."""
     plan, arrays = _worker_plan(prepared)
     by_id = {item.exercise.id: item for item in prepared}
+    started: dict[str, float] = {}
+
+    def start(exercise_id: str) -> None:
+        started[exercise_id] = time.monotonic()
+        on_start(exercise_id)
+
     results = {}
     interrupted = False
     try:
-        for exercise_id, outcome in session.run(plan, arrays, on_start):
+        for exercise_id, outcome in session.run(plan, arrays, start):
+            seconds = time.monotonic() - started.get(exercise_id, time.monotonic())
             item = by_id[exercise_id]
             # A submission's inf and NaN are findings to report, not warnings to print.
             with np.errstate(all="ignore"):
@@ -179,9 +201,11 @@ def grade_session(
                     item.mistakes,
                     session.memory_bytes >> 20,
                 )
+            results[exercise_id].seconds = seconds
+            results[exercise_id].crashed = outcome.status == "crashed"
     except KeyboardInterrupt:  # Ctrl-C: the results so far are still worth showing
         interrupted = True
-    graded = [results[e.id] for e in exercises if e.id in results]
+    graded = [results[item.exercise.id] for item in prepared if item.exercise.id in results]
     return GradeReport(str(session.solution), graded, session.sandbox, interrupted)
 
 

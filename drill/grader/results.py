@@ -49,6 +49,10 @@ class ExerciseResult:
     checks: list[CheckResult] = field(default_factory=list)
     traceback: str = ""
     output: str = ""
+    # How the run went in the worker, for a class's summary; not in the JSON. The wall time
+    # varies between runs, so it is not compared either.
+    seconds: float = field(default=0.0, compare=False)
+    crashed: bool = False  # its process died before reporting every case
 
 
 @dataclass

@@ -172,13 +172,19 @@ def check_syntax(solution: Path) -> None:
 
 
 def open_session(
-    solution: Path, timeout: float, memory_mb: int, strict: bool = False
+    solution: Path, timeout: float, memory_mb: int, strict: bool = False, watching: bool = False
 ) -> GradingSession:
-    """Check that the file can be graded at all, then start its worker."""
-    return GradingSession(checked_solution(solution), timeout, memory_mb << 20, strict)
+    """Check that the file can be graded at all, then start its worker.
+
+    When `watching`, a syntax error is left for each round to report: the next save may fix it.
+    """
+    resolved = checked_path(solution)
+    if not watching:
+        check_syntax(resolved)
+    return GradingSession(resolved, timeout, memory_mb << 20, strict)
 
 
-def checked_solution(solution: Path) -> Path:
+def checked_path(solution: Path) -> Path:
     """The solution's resolved path; Ungradeable with a message naming what is wrong."""
     try:
         resolved = solution.resolve(strict=True)
@@ -192,7 +198,6 @@ def checked_solution(solution: Path) -> Path:
         raise Ungradeable(f"{solution} is a folder; give the path of your solution file")
     if not resolved.is_file():
         raise Ungradeable(f"{solution} is not a regular file")
-    check_syntax(resolved)
     return resolved
 
 
@@ -210,6 +215,9 @@ class GradingSession:
         for name in ("plan", "scratch"):
             (self.workdir / name).mkdir()
         self._worker: Worker | None = self._new_worker()
+        self._ready = False  # the current worker has said it is ready
+        self._plan = ""  # the plan's JSON, as last written to the plan folder
+        self._plan_loaded = False  # the current worker has loaded that plan
         self.imported = False  # once the file has been imported in the sandbox
         self.runs = 0  # runs asked of the current worker, numbered as its supervisor does
 
@@ -234,11 +242,20 @@ class GradingSession:
         arrays: dict[str, Any],
         on_start: Callable[[str], None] = lambda exercise_id: None,
     ) -> Iterator[tuple[str, RunOutcome]]:
-        """Yield (exercise id, outcome) in plan order; raise Ungradeable if import fails."""
+        """Yield (exercise id, outcome) in plan order; raise Ungradeable if import fails.
+
+        A session can run several times (drill grade --watch): the worker stays warm, and
+        reloads the plan and the submission's source at the start of each run.
+        """
         import numpy as np
 
-        np.savez(self.workdir / "plan" / "plan.npz", **arrays)
-        (self.workdir / "plan" / "plan.json").write_text(json.dumps(plan))
+        text = json.dumps(plan)
+        if text != self._plan:  # a watch's rounds share one plan: written and read once
+            np.savez(self.workdir / "plan" / "plan.npz", **arrays)
+            (self.workdir / "plan" / "plan.json").write_text(text)
+            self._plan = text
+            self._plan_loaded = False
+        self.imported = False
         worker = self._ready_worker()
         for exercise in plan["exercises"]:
             on_start(exercise["id"])
@@ -259,24 +276,28 @@ class GradingSession:
     def _restart(self, worker: Worker) -> Worker:
         worker.stop()
         self._worker = None
-        self.runs = 0
         return self._ready_worker()
 
     def _ready_worker(self) -> Worker:
-        worker = self._worker or self._new_worker()
-        self._worker = worker
+        """The worker, started if need be, with the current plan and source loaded."""
         try:
-            ready = self._await_ready(worker)
-            worker.send(command="plan")
+            if self._worker is None:
+                self._worker = self._new_worker()
+                self._ready = self._plan_loaded = False
+            if not self._ready:
+                self.runs = 0
+                self.sandbox = _protections(self._await_ready(self._worker).get("sandbox"))
+                self._ready = True
+            self._worker.send(command="load", plan=not self._plan_loaded)
+            self._plan_loaded = True
         except WorkerGone as error:
             raise Ungradeable(f"the grading process did not start ({error})") from None
-        self.sandbox = _protections(ready.get("sandbox"))
         missing = _missing(self.sandbox)
         if missing and self.strict:
             raise Ungradeable(
                 f"--strict: this system does not offer {', '.join(missing)} to the grader"
             )
-        return worker
+        return self._worker
 
     def _await_ready(self, worker: Worker) -> dict[str, Any]:
         message = worker.receive(time.monotonic() + STARTUP_TIMEOUT)
@@ -291,12 +312,13 @@ class GradingSession:
         read_end, write_end = os.pipe()
         self.runs += 1
         try:
-            worker.send(fd=write_end, command="run", exercise=exercise_id)
-            os.close(write_end)
+            try:
+                worker.send(fd=write_end, command="run", exercise=exercise_id)
+            finally:
+                # Closed exactly once: a second close could hit another thread's new descriptor.
+                os.close(write_end)
             return Run(self, worker, read_end, time.monotonic() + self.timeout).outcome()
         finally:
-            with contextlib.suppress(OSError):
-                os.close(write_end)
             os.close(read_end)
 
 

@@ -195,7 +195,10 @@ def text(value: Any, size: int = TEXT_LIMIT) -> str:
     """A string field: cut to `size`, lone surrogates written as escapes so it can be printed."""
     if not isinstance(value, str):
         raise WireError("a text field that is not a string")
-    return limit(value, size).encode("utf-8", "backslashreplace").decode("utf-8")
+    value = limit(value, size)
+    if value.isascii():  # the common case, and cheap: nothing to escape
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def parse_import_failure(header: Mapping[str, Any]) -> dict[str, Any]:

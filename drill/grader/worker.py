@@ -394,12 +394,12 @@ def _send(fd: int, data: bytes) -> None:
 class Supervisor:
     """Drill's trusted process inside the sandbox: forks one child per exercise, cleans up.
 
-    Commands arrive on the control socket: `plan` (load plan.json and plan.npz and compile
-    the submission, once, before any submission code runs), `run` (with a pipe for the
-    child's frames) and `end` (kill every other process in the sandbox, then answer
-    `clean`), handled in order, so the parent may send the next `run` at once. When the
-    child exits, the parent hears `exited` with its status, so a crash is known at once;
-    both answers carry the run's number.
+    Commands arrive on the control socket: `load` (compile the submission, and load
+    plan.json and plan.npz when the plan is new, before any submission code runs), `run`
+    (with a pipe for the child's frames) and `end` (kill every other process in the
+    sandbox, then answer `clean`), handled in order, so the parent may send the next `run`
+    at once. When the child exits, the parent hears `exited` with its status, so a crash is
+    known at once; both answers carry the run's number.
     """
 
     def __init__(self, control: socket.socket, argv: Mapping[str, str]) -> None:
@@ -450,8 +450,8 @@ class Supervisor:
                 return
             message = wire.parse_packet(data)
             command = message.get("command")
-            if command == "plan":
-                self._load_plan()
+            if command == "load":
+                self._load(message.get("plan") is True)
             elif command == "run" and len(fds) == 1:
                 self._start(message.get("exercise"), fds[0])
             elif command == "end":
@@ -460,11 +460,13 @@ class Supervisor:
                 with contextlib.suppress(OSError):
                     os.close(fd)
 
-    def _load_plan(self) -> None:
-        with open(os.path.join(self.plan_dir, "plan.json"), encoding="utf-8") as handle:
-            self.plan = json.load(handle)["exercises"]
-        with np.load(os.path.join(self.plan_dir, "plan.npz"), allow_pickle=False) as stored:
-            self.arrays = {key: stored[key] for key in stored.files}
+    def _load(self, plan: bool) -> None:
+        """Compile the submission's current source; reload the plan too when it changed."""
+        if plan:
+            with open(os.path.join(self.plan_dir, "plan.json"), encoding="utf-8") as handle:
+                self.plan = json.load(handle)["exercises"]
+            with np.load(os.path.join(self.plan_dir, "plan.npz"), allow_pickle=False) as stored:
+                self.arrays = {key: stored[key] for key in stored.files}
         self.code = _compile_submission(self.solution)
 
     def _start(self, exercise_id: Any, fd: int) -> None:
@@ -519,7 +521,8 @@ class Supervisor:
         try:
             module = _import_submission(self.solution, self.code)
         except SyntaxError as exc:
-            failure = {"kind": "syntax", "line": exc.lineno, "text": str(exc.msg)}
+            shown = f"\n    {exc.text.strip()}" if exc.text and exc.text.strip() else ""
+            failure = {"kind": "syntax", "line": exc.lineno, "text": f"{exc.msg}{shown}"}
             _send(fd, wire.frame({"event": "import-failed", **failure, "output": ""}))
             return
         except BaseException as exc:  # the submission may raise anything, SystemExit included
