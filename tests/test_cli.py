@@ -168,7 +168,7 @@ def test_hint_all_shows_every_hint_in_order() -> None:
 def test_hint_out_of_range_exits_2() -> None:
     result = drill("hint", "sigmoid-max-slope", "--number", "4")
     assert result.exit_code == 2
-    assert "has 3 hint(s); ask for --number 1 to 3" in result.stderr
+    assert "has 3 hints; ask for --number 1 to 3" in result.stderr
     assert drill("hint", "sigmoid-max-slope", "--number", "0").exit_code == 2
 
 

@@ -104,7 +104,7 @@ def test_accepted_expressions_compute_what_numpy_computes(text: str, expected) -
         ("np.sum(**X)", "'**' unpacking is not allowed"),
         ("np.einsum('nd;nm', X, G)", "einsum's subscripts must be letters"),
         ("np.einsum(X, G)", "einsum's first argument is its subscripts"),
-        ("np.einsum('nd,nm->dm', X)", "name 2 operand(s) but 1 given"),
+        ("np.einsum('nd,nm->dm', X)", "name 2 operands but 1 given"),
         ("Z @ X", "unknown name 'Z'; this question's names are"),
         ("np", "'np' can only be called or used as a prefix"),
         ("sum", "'sum' can only be called"),
