@@ -162,14 +162,21 @@ def test_a_newer_database_exits_2(drill_home: Path) -> None:
         assert db.execute("SELECT COUNT(*) FROM reviews").fetchone()[0] == 3
 
 
+@pytest.mark.parametrize(
+    ("home", "problem"),
+    [
+        ("not-a-folder", "it is a file, not a folder; set DRILL_HOME to a folder"),
+        ("not-a-folder/sub", "cannot write the progress database"),
+    ],
+)
 def test_a_drill_home_that_cannot_be_written_exits_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: str, problem: str
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the folder should be")
-    monkeypatch.setenv("DRILL_HOME", str(blocker))
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / home))
     result = CliRunner().invoke(app, ["quiz", "--bank", str(FIXTURE_BANK)], env=PLAIN)
     assert result.exit_code == 2
-    assert "cannot write the progress database" in result.stderr
+    assert problem in result.stderr
     assert str(blocker) in result.stderr
     assert blocker.read_text() == "a file where the folder should be"

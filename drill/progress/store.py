@@ -214,6 +214,11 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # mkdir found a file, or a link to one, where the folder goes
+            raise ProgressError(
+                f"cannot keep progress in {path.parent}: it is a file, not a folder; set "
+                "DRILL_HOME to a folder (drill creates it if it does not exist)"
+            ) from None
         except OSError as error:
             raise self._unwritable(error.strerror or str(error)) from None
         with self._guard():
