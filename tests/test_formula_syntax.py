@@ -99,6 +99,8 @@ def test_accepted_expressions_compute_what_numpy_computes(text: str, expected) -
         ("99999999 * X", "whole numbers larger than"),
         ("eye(10**9)", "a whole number (or a size name) is needed here"),
         ("X.reshape(10**9)", "a whole number (or a size name) is needed here"),
+        ("eye(100000)", "whole numbers larger than 10000 are not allowed"),
+        ("X.sum(axis=-100000)", "whole numbers larger than 10000 are not allowed"),
         ("X.sum(dtype=object)", "keyword 'dtype=' is not allowed"),
         ("np.sum(*X)", "'*' unpacking is not allowed"),
         ("np.sum(**X)", "'**' unpacking is not allowed"),

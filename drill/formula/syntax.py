@@ -235,6 +235,8 @@ class _Checker:
             and abs(operand.value) <= MAX_WHOLE_NUMBER
         ):
             return
+        if isinstance(operand, ast.Constant) and type(operand.value) is int:
+            raise Rejected(f"whole numbers larger than {MAX_WHOLE_NUMBER} are not allowed")
         raise Rejected("a whole number (or a size name) is needed here")
 
     def _axis(self, node: ast.expr) -> None:
