@@ -101,6 +101,8 @@ def load(bank_dir: Path | None, complain: Callable[[str], NoReturn] = fail) -> B
     from drill.bank import BankError, load_bank
     from drill.text import plural
 
+    if bank_dir is not None and not bank_dir.exists():
+        complain(f"no such bank folder: {bank_dir}")
     try:
         return load_bank(bank_dir)
     except BankError as error:
