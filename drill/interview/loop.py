@@ -224,6 +224,10 @@ class Interview:
             for position, question in enumerate(self.questions, start=1):
                 if self.elapsed() >= self.total_seconds:
                     self.scorecard.ended = "time up"
+                    # As in a real round, what time left unasked counts against the total.
+                    for unasked in self.questions[position - 1 :]:
+                        attempt = _Attempt(unasked, started_at=self.clock())
+                        self._score(attempt, "skipped", "not reached", 0.0)
                     break
                 self._ask(question, position)
         except _EndInterview:
