@@ -7,7 +7,7 @@ an exit code: 1 for a failed check or grade, 2 for input drill cannot use.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from drill.bank import Bank, Exercise, Question
     from drill.grader.results import GradeReport
-    from drill.grader.runner import Session
+    from drill.grader.runner import GradingSession
     from drill.progress.store import Store
     from drill.quiz.session import Filters
 
@@ -82,14 +82,24 @@ BankOption = Annotated[
 
 
 def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
-    """Print one error line and leave with `code`."""
-    typer.echo(f"drill: {message}", err=True)
+    """Print one error line and leave with `code`.
+
+    The message may quote a submission or a bank (an import-time traceback, a file name), so
+    its control characters are shown, not sent.
+    """
+    from drill.text import visible
+
+    typer.echo(f"drill: {visible(message)}", err=True)
     raise typer.Exit(code)
 
 
-def load(bank_dir: Path | None) -> Bank:
-    """The bank, or a clear message and exit code 2 when it cannot be loaded."""
+def load(bank_dir: Path | None, complain: Callable[[str], NoReturn] = fail) -> Bank:
+    """The bank, or a clear message and exit code 2 when it cannot be loaded.
+
+    `complain` says it and exits (drill grade --json passes one that prints a JSON object).
+    """
     from drill.bank import BankError, load_bank
+    from drill.text import plural
 
     try:
         return load_bank(bank_dir)
@@ -98,7 +108,9 @@ def load(bank_dir: Path | None) -> Bank:
         lines = "\n".join(f"  {issue}" for issue in error.issues[:20])
         more = f"\n  … and {count - 20} more" if count > 20 else ""
         command = "drill check" if bank_dir is None else f"drill check {bank_dir}"
-        fail(f"the question bank has {count} problem(s); run '{command}':\n{lines}{more}")
+        complain(
+            f"the question bank has {plural(count, 'problem')}; run '{command}':\n{lines}{more}"
+        )
 
 
 # -- Browsing the bank and the quiz ---------------------------------------------------------
@@ -475,14 +487,16 @@ ExerciseOption = Annotated[
 ]
 
 
-def _exercises(bank: Bank, only: list[str] | None) -> list[Exercise]:
+def _exercises(
+    bank: Bank, only: list[str] | None, complain: Callable[[str], NoReturn] = fail
+) -> list[Exercise]:
     """The exercises named by --only (all of them without it), or exit 2 for an unknown id."""
     from drill.bank import UnknownId, select
 
     try:
         return [bank.exercises[name] for name in select(bank.exercises, only or [])]
     except UnknownId as error:
-        fail(error.describe())
+        complain(error.describe())
 
 
 @app.command()
@@ -529,7 +543,15 @@ def init(
 
 @app.command()
 def grade(
-    solution: Annotated[Path, typer.Argument(help="Your solution file, e.g. one from drill init.")],
+    solutions: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Your solution file, e.g. one from drill init; or a class's files and "
+            "folders (every *.py in a folder).",
+            metavar="FILE...",
+            show_default=False,
+        ),
+    ],
     only: ExerciseOption = None,
     timeout: Annotated[
         str,
@@ -545,14 +567,50 @@ def grade(
         ),
     ] = str(DEFAULT_MEMORY_MB),
     strict: Annotated[
+        bool | None,
+        typer.Option(
+            "--strict/--no-strict",
+            help="Refuse to grade unless every sandbox protection is available "
+            "(the default for a class of files; --no-strict grades it anyway).",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: Annotated[
         bool,
         typer.Option(
-            "--strict", help="Refuse to grade unless every sandbox protection is available."
+            "--json",
+            help="Print one JSON object with every result, nothing else (for many files, "
+            "one line per file, then one with the summary).",
         ),
     ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object with every result, nothing else.")
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Grade again each time FILE is saved, until Ctrl-C; with --json, one line "
+            "per round.",
+        ),
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            min=1,
+            metavar="N",
+            help="With many files: grade this many at once (default: the number of cores).",
+            show_default=False,
+        ),
+    ] = None,
+    gradebook: Annotated[
+        Path | None,
+        typer.Option(
+            "--gradebook",
+            dir_okay=False,
+            metavar="FILE.csv",
+            help="Write a CSV gradebook: one row per file, points and status per exercise.",
+            show_default=False,
+        ),
+    ] = None,
     bank_dir: BankOption = None,
 ) -> None:
     """Grade your backward() implementations against the reference and gradient checks.
@@ -562,7 +620,17 @@ def grade(
     nothing you attempted failed (stubs count as missing, not failed), 1 when an exercise
     failed, raised or timed out, 2 when the file cannot be graded, 130 on Ctrl-C (after the
     results so far).
+
+    Given several files or a folder, grades each one as above, in parallel, then summarises
+    the class; --json prints one line per file and a last one with the summary. Exit code:
+    0 when every file was graded, whatever its score; 2 when some file could not be.
     """
+    if len(solutions) > 1 or solutions[0].is_dir() or gradebook is not None:
+        if watch:
+            fail("--watch follows one file; give it a single solution file")
+        limits = (timeout, memory, strict is not False)  # a class is untrusted code: strict
+        _grade_class(solutions, only, limits, json_output, jobs, gradebook, bank_dir)
+    solution = solutions[0]
     import json
 
     from drill.grader.runner import Ungradeable, open_session
@@ -580,29 +648,29 @@ def grade(
     except LimitError as error:
         unusable(str(error))
     try:
-        session = open_session(solution, *limits, strict=strict)  # the worker starts now
+        session = open_session(solution, *limits, strict=bool(strict), watching=watch)
     except Ungradeable as error:
         unusable(f"cannot grade {solution}: {error}")
     with session:
-        bank = load(bank_dir)
-        exercises = _exercises(bank, only)
+        bank = load(bank_dir, unusable)
+        exercises = _exercises(bank, only, unusable)
         if not exercises:
             unusable("this bank has no graded exercises")
         from drill.grader.cases import SpecError
 
         try:
+            if watch:
+                _watch(session, bank, exercises, json_output)
             report = _grade_with_progress(session, bank, exercises, show=not json_output)
         except Ungradeable as error:
             unusable(f"cannot grade {solution}: {error}")
         except SpecError as error:
             unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
-    from drill.grader.sandbox import Protections
-
-    missing = Protections(**report.sandbox).missing() if report.sandbox else []
+    missing = _missing_protections(report)
     if missing:
         typer.echo(f"drill: graded without {', '.join(missing)} (see --strict)", err=True)
     if json_output:
-        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        typer.echo(json.dumps(report.to_json()))
     else:
         from rich.console import Console
 
@@ -617,8 +685,71 @@ def grade(
     raise typer.Exit(report.exit_code)
 
 
+def _watch(
+    session: GradingSession, bank: Bank, exercises: list[Exercise], json_output: bool
+) -> NoReturn:
+    """Grade on every save of the file until Ctrl-C, which exits 130 (drill grade --watch)."""
+    import json
+    import signal
+    import time
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from drill.grader.report import render
+    from drill.grader.watch import watch_and_grade
+
+    console = Console(highlight=False)
+    title = f"drill grade --watch {session.solution.name}"
+
+    def heading(report: GradeReport | None) -> None:
+        console.clear()
+        stamp = time.strftime("%H:%M:%S")
+        console.print(Text(f"{title} · graded at {stamp} · Ctrl-C to stop", style="dim"))
+        missing = _missing_protections(report) if report else []
+        if missing:
+            console.print(Text(f"graded without {', '.join(missing)}", style="yellow"))
+
+    def on_report(report: GradeReport) -> None:
+        # Ctrl-C waits until the round is kept: once a round is shown, it is recorded.
+        pressed: list[int] = []
+        previous = signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number))
+        try:
+            if json_output:
+                typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+            else:
+                heading(report)
+                render(report, console)
+            record_grades(bank, report)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if pressed:
+            raise KeyboardInterrupt
+
+    def on_error(message: str) -> None:
+        if json_output:
+            error = {"error": message, "exercises": [], "points": 0, "max_points": 0}
+            typer.echo(json.dumps(error, ensure_ascii=False))
+        else:
+            heading(None)
+            console.print(Text(message))
+            console.print(Text("Waiting for the next save…", style="dim"))
+
+    try:
+        watch_and_grade(session, bank, exercises, on_report, on_error)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    raise typer.Exit(0)  # the watch ends only on Ctrl-C
+
+
+def _missing_protections(report: GradeReport) -> list[str]:
+    from drill.grader.sandbox import Protections
+
+    return Protections(**report.sandbox).missing() if report.sandbox else []
+
+
 def _grade_with_progress(
-    session: Session, bank: Bank, exercises: list[Exercise], show: bool
+    session: GradingSession, bank: Bank, exercises: list[Exercise], show: bool
 ) -> GradeReport:
     """Grade, with a transient status line on stderr naming the exercise being run."""
     from rich.console import Console
@@ -635,6 +766,105 @@ def _grade_with_progress(
             exercises,
             on_start=lambda exercise_id: status.update(f"Grading {exercise_id}…"),
         )
+
+
+def _grade_class(
+    paths: list[Path],
+    only: list[str] | None,
+    limits: tuple[str, str, bool],
+    json_output: bool,
+    jobs: int | None,
+    gradebook: Path | None,
+    bank_dir: Path | None,
+) -> NoReturn:
+    """Grade many files as `drill grade FILE` grades one, then summarise the class.
+
+    `limits` are the --timeout and --memory texts and whether to be strict about the sandbox.
+    The results are not recorded in the progress store: they are not the user's own.
+    """
+    import json
+    import os
+
+    from rich.console import Console
+
+    from drill.grader.batch import ClassGrader, NoSubmissions, Submission, class_files, summarise
+    from drill.grader.batch_report import class_progress, render_class
+    from drill.grader.cases import SpecError
+    from drill.grader.grade import prepare
+    from drill.grader.gradebook import write_gradebook
+    from drill.grader.sandbox import Protections
+    from drill.limits import LimitError, parse_memory, parse_timeout
+
+    def json_line(data: dict) -> None:
+        # A file name that is not UTF-8 holds lone surrogates: sent as JSON's \uDCxx escapes.
+        text = json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace")
+        typer.echo(text.decode("utf-8"))
+
+    def unusable(message: str) -> NoReturn:
+        if json_output:
+            json_line({"error": message})
+        fail(message)
+
+    timeout_text, memory_text, strict = limits
+    try:
+        timeout, memory = parse_timeout(timeout_text), parse_memory(memory_text)
+    except LimitError as error:
+        unusable(str(error))
+    try:
+        files = class_files(paths)
+    except NoSubmissions as error:
+        unusable(str(error))
+    if gradebook is not None and not gradebook.parent.is_dir():
+        unusable(f"cannot write the gradebook {gradebook}: no folder {gradebook.parent}")
+    bank = load(bank_dir)
+    exercises = _exercises(bank, only)
+    if not exercises:
+        unusable("this bank has no graded exercises")
+    try:
+        prepared = [prepare(bank, exercise) for exercise in exercises]
+    except SpecError as error:
+        unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
+
+    # JSON lines go out in the order of the files, each as soon as those before it are done.
+    finished: dict[int, Submission] = {}
+    printed = 0
+
+    def print_ready() -> None:
+        nonlocal printed
+        while printed in finished:
+            json_line(finished.pop(printed).to_json())
+            printed += 1
+
+    grader = ClassGrader(prepared, timeout, memory, strict, jobs or os.cpu_count() or 1)
+    with class_progress(Console(stderr=True), len(files)) as progress:
+
+        def on_done(index: int, submission: Submission) -> None:
+            progress.done(submission)
+            if json_output:
+                finished[index] = submission
+                print_ready()
+
+        run = grader.run(files, on_done)
+    summary = summarise(run, prepared)
+    sandboxes = [s.report.sandbox for s in run.submissions if s.report and s.report.sandbox]
+    missing = Protections(**sandboxes[0]).missing() if sandboxes else []
+    if missing:
+        typer.echo(f"drill: graded without {', '.join(missing)} (--no-strict)", err=True)
+    if json_output:
+        for index in sorted(finished):  # after Ctrl-C: those finished past a gap
+            json_line(finished[index].to_json())
+        json_line({"summary": summary.to_json()})
+    else:
+        render_class(run.submissions, summary, [e.id for e in exercises], Console(highlight=False))
+    if gradebook is not None:
+        try:
+            columns = [(exercise.id, exercise.points) for exercise in exercises]
+            write_gradebook(gradebook, columns, run.submissions)
+        except OSError as error:
+            fail(f"cannot write the gradebook {gradebook}: {error.strerror or error}")
+    if run.interrupted:
+        raise typer.Exit(130)
+    raise typer.Exit(EXIT_UNUSABLE if summary.ungradeable else 0)
 
 
 @app.command()
@@ -656,6 +886,7 @@ def check(
     from drill.bank import BankError, load_bank
     from drill.formula.validate import validate_formulas
     from drill.grader.grade import validate_exercises
+    from drill.text import plural, visible
 
     if bank_dir is not None:
         bank_dir = _bank_folder(bank_dir)
@@ -666,12 +897,12 @@ def check(
         problems = [str(issue) for issue in error.issues]
     if problems:
         for problem in problems:
-            typer.echo(problem, err=True)
-        typer.echo(f"{len(problems)} problem(s) found.", err=True)
+            typer.echo(visible(problem), err=True)
+        typer.echo(f"{plural(len(problems), 'problem')} found.", err=True)
         raise typer.Exit(EXIT_FAILED)
     typer.echo(
-        f"{bank.root}: {len(bank.questions)} questions and "
-        f"{len(bank.exercises)} exercises, no problems."
+        f"{bank.root}: {plural(len(bank.questions), 'question')} and "
+        f"{plural(len(bank.exercises), 'exercise')}, no problems."
     )
 
 
@@ -870,6 +1101,46 @@ def exercises(
 
     console = make_console()
     console.print(exercises_view(progress, console.width))
+
+
+gradebook_app = typer.Typer(
+    help="Gradebooks written by drill grade --gradebook: merge those of several shards.",
+    no_args_is_help=True,
+)
+app.add_typer(gradebook_app, name="gradebook")
+
+
+@gradebook_app.command("merge")
+def gradebook_merge(
+    gradebooks: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Gradebooks to merge, in order: their rows follow one another.",
+            metavar="GRADEBOOK.csv...",
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", dir_okay=False, help="The merged gradebook to write."),
+    ],
+) -> None:
+    """Merge the gradebooks of shards of a class into one, e.g. after grading on many machines.
+
+    They must grade the same exercises (same bank and --only options), and each file may
+    appear in one of them only. The rows keep the order of the gradebooks as given.
+    """
+    from drill.files import write_atomically
+    from drill.grader.gradebook import GradebookError, merge, to_csv
+
+    try:
+        columns, rows = merge(gradebooks)
+    except GradebookError as error:
+        fail(str(error))
+    try:
+        write_atomically(output, to_csv(columns, rows))
+    except OSError as error:
+        fail(f"cannot write {output}: {error.strerror or error}")
+    typer.echo(f"Wrote {output}: {len(rows)} submission(s) from {len(gradebooks)} gradebook(s).")
 
 
 progress_app = typer.Typer(

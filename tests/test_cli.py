@@ -113,7 +113,7 @@ def test_a_broken_bank_exits_2(tmp_path: Path) -> None:
     (tmp_path / "backprop" / "q.yaml").write_text("format_version: 1\nid: q\n")
     result = CliRunner().invoke(app, ["list", "--bank", str(tmp_path)], env=PLAIN)
     assert result.exit_code == 2
-    assert "the question bank has 1 problem(s)" in result.stderr
+    assert "the question bank has 1 problem;" in result.stderr
 
 
 # -- show, hint, reveal --------------------------------------------------------------------

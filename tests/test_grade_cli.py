@@ -97,3 +97,18 @@ def test_check_says_what_to_point_it_at(monkeypatch, folder, expected):
 def test_grade_help_names_the_sandbox_options():
     result = runner.invoke(app, ["grade", "--help"], env={**os.environ, "COLUMNS": "200"})
     assert "--strict" in result.output and "SECONDS" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--only", "lineer"], "did you mean 'linear'"),
+        (["--bank", "{empty}"], "the bank holds no questions"),
+    ],
+    ids=["unknown-id", "unusable-bank"],
+)
+def test_with_json_bank_and_id_errors_are_one_json_object(tmp_path, args, expected):
+    args = [arg.format(empty=tmp_path) for arg in args]
+    result = runner.invoke(app, ["grade", str(REFERENCE), "--json", *args])
+    assert result.exit_code == 2
+    assert expected in json.loads(result.stdout)["error"]

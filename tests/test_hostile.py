@@ -290,6 +290,11 @@ def test_killing_its_parent_costs_nothing(tmp_path):
     assert code in (0, 1)
 
 
+def default_signals() -> None:
+    for number in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_the_worker_dies_with_drill(tmp_path, how):
     path = submission(tmp_path, "import time\ntime.sleep(300)")
@@ -298,7 +303,7 @@ def test_the_worker_dies_with_drill(tmp_path, how):
         [sys.executable, "-m", "drill", "grade", str(path), *TWO, "--timeout", "600"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=default_signals,  # the suite may run under nohup or in the background
     )
     try:
         # The worker, its supervisor and the exercise's child all carry the file's path.

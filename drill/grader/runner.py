@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 # The worker imports drill from the same place as we do, whatever sys.path it starts with.
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -44,11 +44,16 @@ class Ungradeable(Exception):
     """The submission cannot be graded at all (missing, syntax error, dies at import…)."""
 
 
+# What became of an exercise's run: it ran (its cases came back), its entry is missing, it
+# ran out of time, or its process died or sent what drill cannot read.
+RunStatus = Literal["ran", "missing", "timeout", "crashed"]
+
+
 @dataclass
-class Outcome:
+class RunOutcome:
     """What became of one exercise in the worker."""
 
-    status: str  # ran | missing | timeout | crashed
+    status: RunStatus
     cases: list[dict[str, Any]] = field(default_factory=list)
     arrays: dict[str, Any] = field(default_factory=dict)  # name -> numpy array
     output: str = ""
@@ -166,12 +171,20 @@ def check_syntax(solution: Path) -> None:
         raise Ungradeable(f"{solution.name} is not a Python source file: {error}") from None
 
 
-def open_session(solution: Path, timeout: float, memory_mb: int, strict: bool = False) -> Session:
-    """Check that the file can be graded at all, then start its worker."""
-    return Session(checked_solution(solution), timeout, memory_mb << 20, strict)
+def open_session(
+    solution: Path, timeout: float, memory_mb: int, strict: bool = False, watching: bool = False
+) -> GradingSession:
+    """Check that the file can be graded at all, then start its worker.
+
+    When `watching`, a syntax error is left for each round to report: the next save may fix it.
+    """
+    resolved = checked_path(solution)
+    if not watching:
+        check_syntax(resolved)
+    return GradingSession(resolved, timeout, memory_mb << 20, strict)
 
 
-def checked_solution(solution: Path) -> Path:
+def checked_path(solution: Path) -> Path:
     """The solution's resolved path; Ungradeable with a message naming what is wrong."""
     try:
         resolved = solution.resolve(strict=True)
@@ -185,11 +198,10 @@ def checked_solution(solution: Path) -> Path:
         raise Ungradeable(f"{solution} is a folder; give the path of your solution file")
     if not resolved.is_file():
         raise Ungradeable(f"{solution} is not a regular file")
-    check_syntax(resolved)
     return resolved
 
 
-class Session:
+class GradingSession:
     """Grades the planned exercises of one submission, one sandboxed child per exercise."""
 
     def __init__(self, solution: Path, timeout: float, memory_bytes: int, strict: bool) -> None:
@@ -203,6 +215,9 @@ class Session:
         for name in ("plan", "scratch"):
             (self.workdir / name).mkdir()
         self._worker: Worker | None = self._new_worker()
+        self._ready = False  # the current worker has said it is ready
+        self._plan = ""  # the plan's JSON, as last written to the plan folder
+        self._plan_loaded = False  # the current worker has loaded that plan
         self.imported = False  # once the file has been imported in the sandbox
         self.runs = 0  # runs asked of the current worker, numbered as its supervisor does
 
@@ -215,7 +230,7 @@ class Session:
             self._worker = None
         self._tmp.cleanup()
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> GradingSession:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -226,25 +241,34 @@ class Session:
         plan: dict[str, Any],
         arrays: dict[str, Any],
         on_start: Callable[[str], None] = lambda exercise_id: None,
-    ) -> Iterator[tuple[str, Outcome]]:
-        """Yield (exercise id, outcome) in plan order; raise Ungradeable if import fails."""
+    ) -> Iterator[tuple[str, RunOutcome]]:
+        """Yield (exercise id, outcome) in plan order; raise Ungradeable if import fails.
+
+        A session can run several times (drill grade --watch): the worker stays warm, and
+        reloads the plan and the submission's source at the start of each run.
+        """
         import numpy as np
 
-        np.savez(self.workdir / "plan" / "plan.npz", **arrays)
-        (self.workdir / "plan" / "plan.json").write_text(json.dumps(plan))
+        text = json.dumps(plan)
+        if text != self._plan:  # a watch's rounds share one plan: written and read once
+            np.savez(self.workdir / "plan" / "plan.npz", **arrays)
+            (self.workdir / "plan" / "plan.json").write_text(text)
+            self._plan = text
+            self._plan_loaded = False
+        self.imported = False
         worker = self._ready_worker()
         for exercise in plan["exercises"]:
             on_start(exercise["id"])
             # Only drill's own code runs in the supervisor, so losing it is rare (a kernel
             # without signal scoping lets a submission kill it); the rest is graded afresh.
-            outcome: Outcome | None = None
+            outcome: RunOutcome | None = None
             try:
                 outcome = self._run_one(worker, exercise["id"])
                 # The supervisor handles commands in order: the next run can be asked for
                 # at once, and its `clean` is skipped as news of an earlier run.
                 worker.send(command="end")
             except WorkerGone as error:
-                lost = Outcome("crashed", detail=f"the grading process died: {error}")
+                lost = RunOutcome("crashed", detail=f"the grading process died: {error}")
                 outcome = outcome or lost
                 worker = self._restart(worker)
             yield exercise["id"], outcome
@@ -252,24 +276,28 @@ class Session:
     def _restart(self, worker: Worker) -> Worker:
         worker.stop()
         self._worker = None
-        self.runs = 0
         return self._ready_worker()
 
     def _ready_worker(self) -> Worker:
-        worker = self._worker or self._new_worker()
-        self._worker = worker
+        """The worker, started if need be, with the current plan and source loaded."""
         try:
-            ready = self._await_ready(worker)
-            worker.send(command="plan")
+            if self._worker is None:
+                self._worker = self._new_worker()
+                self._ready = self._plan_loaded = False
+            if not self._ready:
+                self.runs = 0
+                self.sandbox = _protections(self._await_ready(self._worker).get("sandbox"))
+                self._ready = True
+            self._worker.send(command="load", plan=not self._plan_loaded)
+            self._plan_loaded = True
         except WorkerGone as error:
             raise Ungradeable(f"the grading process did not start ({error})") from None
-        self.sandbox = _protections(ready.get("sandbox"))
         missing = _missing(self.sandbox)
         if missing and self.strict:
             raise Ungradeable(
                 f"--strict: this system does not offer {', '.join(missing)} to the grader"
             )
-        return worker
+        return self._worker
 
     def _await_ready(self, worker: Worker) -> dict[str, Any]:
         message = worker.receive(time.monotonic() + STARTUP_TIMEOUT)
@@ -279,24 +307,25 @@ class Session:
             raise WorkerGone(f"it sent '{message.get('event')}' instead of 'ready'")
         return message
 
-    def _run_one(self, worker: Worker, exercise_id: str) -> Outcome:
+    def _run_one(self, worker: Worker, exercise_id: str) -> RunOutcome:
         """Run one exercise in a fresh child, by a deadline set here and now."""
         read_end, write_end = os.pipe()
         self.runs += 1
         try:
-            worker.send(fd=write_end, command="run", exercise=exercise_id)
-            os.close(write_end)
+            try:
+                worker.send(fd=write_end, command="run", exercise=exercise_id)
+            finally:
+                # Closed exactly once: a second close could hit another thread's new descriptor.
+                os.close(write_end)
             return Run(self, worker, read_end, time.monotonic() + self.timeout).outcome()
         finally:
-            with contextlib.suppress(OSError):
-                os.close(write_end)
             os.close(read_end)
 
 
 class Run:
     """Reading one exercise's pipe and the supervisor's news until an outcome is known."""
 
-    def __init__(self, session: Session, worker: Worker, pipe: int, deadline: float) -> None:
+    def __init__(self, session: GradingSession, worker: Worker, pipe: int, deadline: float) -> None:
         from drill.grader import wire
 
         self.session = session
@@ -307,7 +336,7 @@ class Run:
         self.imported = False  # this run's child has imported the file
         self.pipe_open = True
 
-    def outcome(self) -> Outcome:
+    def outcome(self) -> RunOutcome:
         from drill.grader import wire
 
         while True:
@@ -329,9 +358,9 @@ class Run:
                     if event == "exited" and message.get("run") == self.session.runs:
                         return self._exited(message.get("status"))
             except wire.WireError as error:
-                return Outcome("crashed", detail=f"it sent malformed data ({error})")
+                return RunOutcome("crashed", detail=f"it sent malformed data ({error})")
 
-    def _read(self, chunk: bytes) -> Outcome | None:
+    def _read(self, chunk: bytes) -> RunOutcome | None:
         if not chunk:
             self.pipe_open = False
             return None
@@ -341,7 +370,7 @@ class Run:
                 return found
         return None
 
-    def _frame(self, header: dict[str, Any], payload: bytes) -> Outcome | None:
+    def _frame(self, header: dict[str, Any], payload: bytes) -> RunOutcome | None:
         from drill.grader import wire
 
         event = header.get("event")
@@ -352,17 +381,17 @@ class Run:
             failure = wire.parse_import_failure(header)
             if not self.session.imported:
                 raise Ungradeable(_import_failure(self.session.solution, failure))
-            return Outcome("crashed", detail="importing the file failed this time")
+            return RunOutcome("crashed", detail="importing the file failed this time")
         if event == "done" and self.imported:
             result = wire.parse_done(header, payload, self.session.memory_bytes)
             if result.get("missing"):
-                return Outcome("missing", output=result["output"])
-            return Outcome(
+                return RunOutcome("missing", output=result["output"])
+            return RunOutcome(
                 "ran", cases=result["cases"], arrays=result["arrays"], output=result["output"]
             )
         raise wire.WireError(f"an unexpected '{str(event)[:40]}' message")
 
-    def _exited(self, status: Any) -> Outcome:
+    def _exited(self, status: Any) -> RunOutcome:
         """The child is gone: read what it left in the pipe, else it died without results."""
         os.set_blocking(self.pipe, False)
         with contextlib.suppress(BlockingIOError):
@@ -376,16 +405,16 @@ class Run:
                 f"{self.session.solution.name} ended the grading process while being imported "
                 f"({_describe_exit(code)}); does it call os._exit or crash at import?"
             )
-        return Outcome("crashed", detail=f"{_describe_exit(code)} before reporting its results")
+        return RunOutcome("crashed", detail=f"{_describe_exit(code)} before reporting its results")
 
-    def _timed_out(self) -> Outcome:
+    def _timed_out(self) -> RunOutcome:
         timeout = self.session.timeout
         if not self.session.imported:
             raise Ungradeable(
                 f"importing {self.session.solution.name} did not finish within {timeout:g} s; "
                 "does it run something at import time?"
             )
-        return Outcome("timeout", detail=f"it did not finish within {timeout:g} s")
+        return RunOutcome("timeout", detail=f"it did not finish within {timeout:g} s")
 
 
 def _protections(value: Any) -> dict[str, str]:
