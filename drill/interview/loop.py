@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from drill.bank import Question
 
 DONE_COMMAND = "done"
-DEFAULT_MINUTES = 45
 DEFAULT_QUESTIONS = 3
 # The kinds of a set in the order they are dealt: the first three are a real round's mix.
 KIND_ORDER = ("concept", "derivation", "code", "numeric", "choice", "formula")
