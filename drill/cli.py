@@ -698,9 +698,10 @@ def _watch(
 
     from drill.grader.report import render
     from drill.grader.watch import watch_and_grade
+    from drill.text import visible
 
     console = Console(highlight=False)
-    title = f"drill grade --watch {session.solution.name}"
+    title = f"drill grade --watch {visible(session.solution.name)}"
 
     def heading(report: GradeReport | None) -> None:
         console.clear()
@@ -716,7 +717,7 @@ def _watch(
         previous = signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number))
         try:
             if json_output:
-                typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+                typer.echo(json.dumps(report.to_json()))  # every control character escaped
             else:
                 heading(report)
                 render(report, console)
