@@ -977,7 +977,7 @@ def interview(
     on request (? alone on the line), and each one is noted. A code question is answered in a
     file: its starter is written into --dir, and typing done grades it (again after a fix,
     or s to move on with the grade). s moves to the next question, q or Ctrl-C ends the
-    interview early. No new question starts once the time is up.
+    interview early. No new question starts once the time is up: those left score 0.
 
     It ends with a scorecard: per question the time against its budget, the verdict
     (auto-scored, graded or self-rated), the hints used and the points (one per question);
