@@ -241,7 +241,7 @@ def test_a_home_that_cannot_be_created_is_reported(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     with (
-        pytest.raises(ProgressError, match="cannot write") as raised,
+        pytest.raises(ProgressError, match="it is a file, not a folder") as raised,
         open_store(blocker / "progress.sqlite3"),
     ):
         pass
