@@ -171,6 +171,32 @@ RETURNED = {
         "error",
         "RecursionError",
     ),
+    "exception whose __str__ raises it again": (
+        """
+        class _Loop(Exception):
+            def __str__(self):
+                raise _Loop()
+        _Reference = Linear
+        class Linear(_Reference):
+            def forward(self, x):
+                raise _Loop()
+        """,
+        "error",
+        "",
+    ),
+    "exception whose __str__ is not text": (
+        """
+        class _Odd(Exception):
+            def __str__(self):
+                return 42
+        _Reference = Linear
+        class Linear(_Reference):
+            def forward(self, x):
+                raise _Odd()
+        """,
+        "error",
+        "__str__ returned non-string",
+    ),
     "NaN hidden under a masked array": (
         forward_returning("np.ma.masked_array(np.where(y > 0, np.nan, y), mask=y > 0)"),
         "failed",
@@ -248,6 +274,27 @@ def test_a_cleared_environment_and_a_running_thread_change_nothing(tmp_path):
 
 
 # --- the submission's process ------------------------------------------------------------
+
+
+def test_a_loop_that_ignores_sigterm_and_sigint_is_stopped_at_the_deadline(tmp_path):
+    path = attack_file(
+        tmp_path,
+        "solution",
+        """
+        import signal
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _Reference = Linear
+        class Linear(_Reference):
+            def forward(self, x):
+                while True:
+                    pass
+        """,
+    )
+    result = runner.invoke(app, ["grade", str(path), "--json", "--timeout", "2", *TWO])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert statuses(report) == {"linear": "timeout", "relu": "passed"}
 
 
 def test_signalling_every_process_it_can_reach_costs_only_its_exercise(tmp_path):
