@@ -543,7 +543,8 @@ def init(
     names = ", ".join(exercise.id for exercise in added)
     verb = "Added to" if existed and not force else "Wrote"
     typer.echo(f"{verb} {file}: {plural(len(added), 'exercise stub')}: {names}")
-    typer.echo(f"Next: fill them in, then run  drill grade {file}")
+    them = "it" if len(added) == 1 else "them"
+    typer.echo(f"Next: fill {them} in, then run  drill grade {file}")
 
 
 @app.command()
