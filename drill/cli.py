@@ -1213,6 +1213,8 @@ def progress_import(
         fail(f"cannot read {file}: {error.strerror or error}")
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         fail(f"{file} is not a drill progress export: not JSON ({error})")
+    except RecursionError:
+        fail(f"{file} is not a drill progress export: its JSON is nested too deeply")
     from drill.progress.store import ProgressError
 
     with progress_store() as store:

@@ -122,6 +122,7 @@ def test_reset_asks_and_a_no_keeps_everything() -> None:
         (None, "cannot read"),
         ("{not json", "not JSON"),
         ('{"format": "something else"}', "not a drill progress export"),
+        ("[" * 100_000 + "]" * 100_000, "its JSON is nested too deeply"),
     ],
 )
 def test_a_bad_import_file_exits_2_and_changes_nothing(

@@ -361,6 +361,7 @@ def _export_with_review(**fields: object) -> dict[str, object]:
         (_export_with_review(seconds=10**400), "review 1: 'seconds' is not a number from 0"),
         (_export_with_review(seconds=-1.0), "review 1: 'seconds' is not a number from 0"),
         (_export_with_review(hints_used=2**70), "review 1: 'hints_used' is not a number"),
+        (_export_with_review(question_id="q" * 1000), "'question_id' is longer than 200"),
         (
             _export_with_review(reviewed_at="9999-12-31T23:59:59+00:00"),
             "review 1: 'reviewed_at' (9999-12-31) is not between 2000 and today",

@@ -76,6 +76,7 @@ SELF_RATINGS = (*REVIEW_RATINGS, "none")
 # Bounds on what an imported export may hold: drill wrote nothing before 2000.
 _EARLIEST_RECORD = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _LARGEST_COUNT = 10**9
+_LONGEST_TEXT = 200  # ids, names and times
 
 # Forward migrations: MIGRATIONS[n] holds the statements from user_version n to n + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -665,6 +666,8 @@ def _parse_export(
         value = item.get(key)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise problem(f"{where}: '{key}' is missing or of the wrong type")
+        if isinstance(value, str) and len(value) > _LONGEST_TEXT:
+            raise problem(f"{where}: '{key}' is longer than {_LONGEST_TEXT} characters")
         return value
 
     def count(item: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
