@@ -37,6 +37,12 @@ def visible(text: str) -> str:
     )
 
 
+def one_line(text: str) -> str:
+    """`text` as `visible` shows it, with newlines and tabs escaped too: for a name (a file's)
+    that must stay on its line, so that it cannot draw a line of its own."""
+    return visible(text).replace("\n", "\\n").replace("\t", "\\t")
+
+
 def plural(count: int, noun: str) -> str:
     """`count` and `noun`, the noun with an s unless there is exactly one: "1 hint", "3 hints"."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -353,3 +353,21 @@ def test_writing_to_the_controlling_terminal_does_not_reach_it(tmp_path):
     assert child.exitstatus == 0, screen
     assert "OWNED" not in screen and "FORGED" not in screen
     assert "passed" in screen
+
+
+# --- names that try to draw lines of their own ----------------------------------------------
+
+
+def test_a_file_name_with_a_newline_cannot_forge_a_line_of_the_report(tmp_path):
+    forged = "x.py\nforged.py 10 of 10 ✓\n.py"
+    attack_file(tmp_path, forged.removesuffix(".py"), "")
+    (tmp_path / "honest.py").write_text(REFERENCE)
+    wide = {"COLUMNS": "200", "NO_COLOR": "1"}
+    result = runner.invoke(app, ["grade", str(tmp_path), "--only", "relu"], env=wide)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if line.lstrip().startswith("forged")]
+    assert "x.py\\nforged.py 10 of 10 ✓\\n.py" in result.stdout
+    single = runner.invoke(app, ["grade", str(tmp_path / forged), "--only", "relu"], env=wide)
+    assert single.exit_code == 0, single.output
+    assert not [line for line in single.stdout.splitlines() if line.startswith("forged")]

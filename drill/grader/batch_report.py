@@ -19,7 +19,7 @@ from rich.text import Text
 
 from drill.grader.batch import ClassSummary, Submission
 from drill.grader.report import STATUS_STYLE
-from drill.text import visible
+from drill.text import one_line, visible
 
 MISTAKES_SHOWN = 3  # per exercise, most frequent first
 
@@ -72,7 +72,7 @@ def submissions_table(submissions: list[Submission], exercise_ids: list[str]) ->
     for exercise_id in exercise_ids:
         table.add_column(exercise_id, no_wrap=True, overflow="ellipsis")
     for submission in submissions:
-        name = Text(visible(submission.file))
+        name = Text(one_line(submission.file))
         if submission.report is None:
             table.add_row(name, Text("not graded", style="red"))
             continue
@@ -126,15 +126,17 @@ def render_class(
         )
     )
     if summary.timed_out:
-        console.print(Text("Timed out: " + visible(", ".join(summary.timed_out)), style="yellow"))
+        console.print(
+            Text("Timed out: " + ", ".join(map(one_line, summary.timed_out)), style="yellow")
+        )
     if summary.crashed:
-        console.print(Text("Crashed: " + visible(", ".join(summary.crashed)), style="red"))
+        console.print(Text("Crashed: " + ", ".join(map(one_line, summary.crashed)), style="red"))
     if summary.slowest is not None:
         slowest = summary.slowest
         console.print(
             Text(
                 f"Slowest exercise: {slowest.exercise}, {slowest.mean_seconds:.2f} s on average, "
-                f"at most {slowest.max_seconds:.2f} s ({visible(slowest.file)})"
+                f"at most {slowest.max_seconds:.2f} s ({one_line(slowest.file)})"
             )
         )
     for submission in summary.ungradeable:  # each error names its file

@@ -26,7 +26,7 @@ from drill.grader.results import (
     ExerciseStatus,
     GradeReport,
 )
-from drill.text import plural, visible
+from drill.text import one_line, plural, visible
 
 STATUS_STYLE: dict[ExerciseStatus, tuple[str, str]] = {
     "passed": ("✓ passed", "green"),
@@ -56,7 +56,8 @@ def _indented(renderable: RenderableType, depth: int = 2) -> Padding:
 
 
 def summary_table(report: GradeReport) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, expand=False, title=_shown(f"drill grade {report.solution}"))
+    title = Text(one_line(f"drill grade {report.solution}"))
+    table = Table(box=box.SIMPLE_HEAD, expand=False, title=title)
     table.add_column("exercise", overflow="fold")
     table.add_column("status", no_wrap=True)
     table.add_column("points", justify="right", no_wrap=True)
