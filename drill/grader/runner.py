@@ -74,7 +74,11 @@ class Worker:
     """The worker process and its control socket; started early so its start-up overlaps ours."""
 
     def __init__(self, solution: Path, workdir: Path, memory_bytes: int) -> None:
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        from drill.grader import wire
+
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._reader = wire.FrameReader()
+        self._pending: list[dict[str, Any]] = []  # messages read but not yet handed out
         env = dict(os.environ)
         env.update({name: "1" for name in THREAD_VARIABLES})
         command = [
@@ -107,27 +111,34 @@ class Worker:
         from drill.grader import wire
 
         try:
-            socket.send_fds(self.control, [wire.packet(message)], [] if fd is None else [fd])
+            socket.send_fds(self.control, [wire.frame(message)], [] if fd is None else [fd])
         except OSError as error:
             raise WorkerGone(f"it stopped listening ({error.strerror})") from None
 
+    def has_pending(self) -> bool:
+        """A message has already been read, so select() would not announce it."""
+        return bool(self._pending)
+
     def receive(self, deadline: float) -> dict[str, Any] | None:
-        """The next control packet, or None when the deadline passes first."""
+        """The next control message, or None when the deadline passes first."""
         from drill.grader import wire
 
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([self.control], [], [], remaining)[0]:
-            return None
-        try:
-            data = self.control.recv(1 << 16)
-        except OSError:
-            data = b""
-        if not data:
-            raise WorkerGone(_describe_exit(self._exit_code()))
-        try:
-            return wire.parse_packet(data)
-        except wire.WireError as error:
-            raise WorkerGone(f"it sent malformed data ({error})") from None
+        while not self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.control], [], [], remaining)[0]:
+                return None
+            try:
+                data = self.control.recv(1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                raise WorkerGone(_describe_exit(self._exit_code()))
+            try:
+                frames = self._reader.feed(data)
+                self._pending.extend(wire.parse_control(header) for header, _ in frames)
+            except wire.WireError as error:
+                raise WorkerGone(f"it sent malformed data ({error})") from None
+        return self._pending.pop(0)
 
     def _exit_code(self) -> int | None:
         try:
@@ -336,7 +347,10 @@ class Run:
         while True:
             watched = [self.worker.control] + ([self.pipe] if self.pipe_open else [])
             remaining = self.deadline - time.monotonic()
-            ready = select.select(watched, [], [], remaining)[0] if remaining > 0 else []
+            if self.worker.has_pending():
+                ready = [self.worker.control]
+            else:
+                ready = select.select(watched, [], [], remaining)[0] if remaining > 0 else []
             if not ready:
                 return self._timed_out()
             try:
