@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from drill.bank import Bank, Exercise, Question
     from drill.grader.results import GradeReport
-    from drill.grader.runner import Session
+    from drill.grader.runner import GradingSession
     from drill.progress.store import Store
     from drill.quiz.session import Filters
 
@@ -39,7 +39,7 @@ app = typer.Typer(
         "Interview practice for the backpropagation round.\n\n"
         "Quiz yourself against the clock (drill quiz), read hints and answers "
         "(drill hint, drill reveal), then write backward() code and have it graded "
-        "(drill init, drill grade)."
+        "(drill init, drill grade). Rehearse the whole round with drill interview."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -82,8 +82,14 @@ BankOption = Annotated[
 
 
 def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
-    """Print one error line and leave with `code`."""
-    typer.echo(f"drill: {message}", err=True)
+    """Print one error line and leave with `code`.
+
+    The message may quote a submission or a bank (an import-time traceback, a file name), so
+    its control characters are shown, not sent.
+    """
+    from drill.text import visible
+
+    typer.echo(f"drill: {visible(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -93,6 +99,7 @@ def load(bank_dir: Path | None, complain: Callable[[str], NoReturn] = fail) -> B
     `complain` says it and exits (drill grade --json passes one that prints a JSON object).
     """
     from drill.bank import BankError, load_bank
+    from drill.text import plural
 
     try:
         return load_bank(bank_dir)
@@ -101,7 +108,9 @@ def load(bank_dir: Path | None, complain: Callable[[str], NoReturn] = fail) -> B
         lines = "\n".join(f"  {issue}" for issue in error.issues[:20])
         more = f"\n  … and {count - 20} more" if count > 20 else ""
         command = "drill check" if bank_dir is None else f"drill check {bank_dir}"
-        complain(f"the question bank has {count} problem(s); run '{command}':\n{lines}{more}")
+        complain(
+            f"the question bank has {plural(count, 'problem')}; run '{command}':\n{lines}{more}"
+        )
 
 
 # -- Browsing the bank and the quiz ---------------------------------------------------------
@@ -264,7 +273,7 @@ def list_questions(
         ]
         typer.echo(json.dumps(fields, indent=2))
         return
-    from drill.quiz.view import make_console, questions_listing
+    from drill.quiz.render import make_console, questions_listing
 
     console = make_console()
     if questions:
@@ -278,7 +287,7 @@ def show(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None:
     """Show a question's prompt and details (never its answer; see 'drill reveal')."""
     from rich.text import Text
 
-    from drill.quiz.view import make_console, question_card
+    from drill.quiz.render import make_console, question_card
 
     question = _question(load(bank_dir), question_id)
     console = make_console()
@@ -309,7 +318,7 @@ def hint(
     bank_dir: BankOption = None,
 ) -> None:
     """Show a hint for a question: the first one, hint N with --number N, or all with --all."""
-    from drill.quiz.view import hint_card, make_console
+    from drill.quiz.render import hint_card, make_console
 
     if show_all and number is not None:
         fail("use either --number or --all, not both")
@@ -326,13 +335,11 @@ def hint(
 @app.command()
 def reveal(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None:
     """Reveal a question's model answer, with the correct option(s) or value and key points."""
-    from rich.text import Text
-
-    from drill.quiz.view import answer_card, make_console
+    from drill.quiz.render import answer_card, make_console, title_line
 
     question = _question(load(bank_dir), question_id)
     console = make_console()
-    console.print(Text(question.title, style="bold"))
+    console.print(title_line(question))
     console.print(answer_card(question))
 
 
@@ -408,8 +415,9 @@ def quiz(
     """
     import time
 
+    from drill.quiz.render import make_console
     from drill.quiz.session import QuizSession, pick
-    from drill.quiz.view import TerminalQuiz, make_console
+    from drill.quiz.terminal import TerminalQuiz
 
     bank = load(bank_dir)
     filters = _filters(topic, difficulty, company, kind)
@@ -535,7 +543,15 @@ def init(
 
 @app.command()
 def grade(
-    solution: Annotated[Path, typer.Argument(help="Your solution file, e.g. one from drill init.")],
+    solutions: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Your solution file, e.g. one from drill init; or a class's files and "
+            "folders (every *.py in a folder).",
+            metavar="FILE...",
+            show_default=False,
+        ),
+    ],
     only: ExerciseOption = None,
     timeout: Annotated[
         str,
@@ -551,9 +567,20 @@ def grade(
         ),
     ] = str(DEFAULT_MEMORY_MB),
     strict: Annotated[
+        bool | None,
+        typer.Option(
+            "--strict/--no-strict",
+            help="Refuse to grade unless every sandbox protection is available "
+            "(the default for a class of files; --no-strict grades it anyway).",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: Annotated[
         bool,
         typer.Option(
-            "--strict", help="Refuse to grade unless every sandbox protection is available."
+            "--json",
+            help="Print one JSON object with every result, nothing else (for many files, "
+            "one line per file, then one with the summary).",
         ),
     ] = False,
     watch: Annotated[
@@ -564,9 +591,26 @@ def grade(
             "per round.",
         ),
     ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object with every result, nothing else.")
-    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            min=1,
+            metavar="N",
+            help="With many files: grade this many at once (default: the number of cores).",
+            show_default=False,
+        ),
+    ] = None,
+    gradebook: Annotated[
+        Path | None,
+        typer.Option(
+            "--gradebook",
+            dir_okay=False,
+            metavar="FILE.csv",
+            help="Write a CSV gradebook: one row per file, points and status per exercise.",
+            show_default=False,
+        ),
+    ] = None,
     bank_dir: BankOption = None,
 ) -> None:
     """Grade your backward() implementations against the reference and gradient checks.
@@ -576,7 +620,17 @@ def grade(
     nothing you attempted failed (stubs count as missing, not failed), 1 when an exercise
     failed, raised or timed out, 2 when the file cannot be graded, 130 on Ctrl-C (after the
     results so far).
+
+    Given several files or a folder, grades each one as above, in parallel, then summarises
+    the class; --json prints one line per file and a last one with the summary. Exit code:
+    0 when every file was graded, whatever its score; 2 when some file could not be.
     """
+    if len(solutions) > 1 or solutions[0].is_dir() or gradebook is not None:
+        if watch:
+            fail("--watch follows one file; give it a single solution file")
+        limits = (timeout, memory, strict is not False)  # a class is untrusted code: strict
+        _grade_class(solutions, only, limits, json_output, jobs, gradebook, bank_dir)
+    solution = solutions[0]
     import json
 
     from drill.grader.runner import Ungradeable, open_session
@@ -594,7 +648,7 @@ def grade(
     except LimitError as error:
         unusable(str(error))
     try:
-        session = open_session(solution, *limits, strict=strict, watching=watch)  # starts now
+        session = open_session(solution, *limits, strict=bool(strict), watching=watch)
     except Ungradeable as error:
         unusable(f"cannot grade {solution}: {error}")
     with session:
@@ -616,7 +670,7 @@ def grade(
     if missing:
         typer.echo(f"drill: graded without {', '.join(missing)} (see --strict)", err=True)
     if json_output:
-        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        typer.echo(json.dumps(report.to_json()))
     else:
         from rich.console import Console
 
@@ -631,7 +685,9 @@ def grade(
     raise typer.Exit(report.exit_code)
 
 
-def _watch(session: Session, bank: Bank, exercises: list[Exercise], json_output: bool) -> NoReturn:
+def _watch(
+    session: GradingSession, bank: Bank, exercises: list[Exercise], json_output: bool
+) -> NoReturn:
     """Grade on every save of the file until Ctrl-C, which exits 130 (drill grade --watch)."""
     import json
     import signal
@@ -693,7 +749,7 @@ def _missing_protections(report: GradeReport) -> list[str]:
 
 
 def _grade_with_progress(
-    session: Session, bank: Bank, exercises: list[Exercise], show: bool
+    session: GradingSession, bank: Bank, exercises: list[Exercise], show: bool
 ) -> GradeReport:
     """Grade, with a transient status line on stderr naming the exercise being run."""
     from rich.console import Console
@@ -710,6 +766,105 @@ def _grade_with_progress(
             exercises,
             on_start=lambda exercise_id: status.update(f"Grading {exercise_id}…"),
         )
+
+
+def _grade_class(
+    paths: list[Path],
+    only: list[str] | None,
+    limits: tuple[str, str, bool],
+    json_output: bool,
+    jobs: int | None,
+    gradebook: Path | None,
+    bank_dir: Path | None,
+) -> NoReturn:
+    """Grade many files as `drill grade FILE` grades one, then summarise the class.
+
+    `limits` are the --timeout and --memory texts and whether to be strict about the sandbox.
+    The results are not recorded in the progress store: they are not the user's own.
+    """
+    import json
+    import os
+
+    from rich.console import Console
+
+    from drill.grader.batch import ClassGrader, NoSubmissions, Submission, class_files, summarise
+    from drill.grader.batch_report import class_progress, render_class
+    from drill.grader.cases import SpecError
+    from drill.grader.grade import prepare
+    from drill.grader.gradebook import write_gradebook
+    from drill.grader.sandbox import Protections
+    from drill.limits import LimitError, parse_memory, parse_timeout
+
+    def json_line(data: dict) -> None:
+        # A file name that is not UTF-8 holds lone surrogates: sent as JSON's \uDCxx escapes.
+        text = json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace")
+        typer.echo(text.decode("utf-8"))
+
+    def unusable(message: str) -> NoReturn:
+        if json_output:
+            json_line({"error": message})
+        fail(message)
+
+    timeout_text, memory_text, strict = limits
+    try:
+        timeout, memory = parse_timeout(timeout_text), parse_memory(memory_text)
+    except LimitError as error:
+        unusable(str(error))
+    try:
+        files = class_files(paths)
+    except NoSubmissions as error:
+        unusable(str(error))
+    if gradebook is not None and not gradebook.parent.is_dir():
+        unusable(f"cannot write the gradebook {gradebook}: no folder {gradebook.parent}")
+    bank = load(bank_dir)
+    exercises = _exercises(bank, only)
+    if not exercises:
+        unusable("this bank has no graded exercises")
+    try:
+        prepared = [prepare(bank, exercise) for exercise in exercises]
+    except SpecError as error:
+        unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
+
+    # JSON lines go out in the order of the files, each as soon as those before it are done.
+    finished: dict[int, Submission] = {}
+    printed = 0
+
+    def print_ready() -> None:
+        nonlocal printed
+        while printed in finished:
+            json_line(finished.pop(printed).to_json())
+            printed += 1
+
+    grader = ClassGrader(prepared, timeout, memory, strict, jobs or os.cpu_count() or 1)
+    with class_progress(Console(stderr=True), len(files)) as progress:
+
+        def on_done(index: int, submission: Submission) -> None:
+            progress.done(submission)
+            if json_output:
+                finished[index] = submission
+                print_ready()
+
+        run = grader.run(files, on_done)
+    summary = summarise(run, prepared)
+    sandboxes = [s.report.sandbox for s in run.submissions if s.report and s.report.sandbox]
+    missing = Protections(**sandboxes[0]).missing() if sandboxes else []
+    if missing:
+        typer.echo(f"drill: graded without {', '.join(missing)} (--no-strict)", err=True)
+    if json_output:
+        for index in sorted(finished):  # after Ctrl-C: those finished past a gap
+            json_line(finished[index].to_json())
+        json_line({"summary": summary.to_json()})
+    else:
+        render_class(run.submissions, summary, [e.id for e in exercises], Console(highlight=False))
+    if gradebook is not None:
+        try:
+            columns = [(exercise.id, exercise.points) for exercise in exercises]
+            write_gradebook(gradebook, columns, run.submissions)
+        except OSError as error:
+            fail(f"cannot write the gradebook {gradebook}: {error.strerror or error}")
+    if run.interrupted:
+        raise typer.Exit(130)
+    raise typer.Exit(EXIT_UNUSABLE if summary.ungradeable else 0)
 
 
 @app.command()
@@ -731,6 +886,7 @@ def check(
     from drill.bank import BankError, load_bank
     from drill.formula.validate import validate_formulas
     from drill.grader.grade import validate_exercises
+    from drill.text import plural, visible
 
     if bank_dir is not None:
         bank_dir = _bank_folder(bank_dir)
@@ -741,12 +897,12 @@ def check(
         problems = [str(issue) for issue in error.issues]
     if problems:
         for problem in problems:
-            typer.echo(problem, err=True)
-        typer.echo(f"{len(problems)} problem(s) found.", err=True)
+            typer.echo(visible(problem), err=True)
+        typer.echo(f"{plural(len(problems), 'problem')} found.", err=True)
         raise typer.Exit(EXIT_FAILED)
     typer.echo(
-        f"{bank.root}: {len(bank.questions)} questions and "
-        f"{len(bank.exercises)} exercises, no problems."
+        f"{bank.root}: {plural(len(bank.questions), 'question')} and "
+        f"{plural(len(bank.exercises), 'exercise')}, no problems."
     )
 
 
@@ -762,6 +918,108 @@ def _bank_folder(path: Path) -> Path:
     if (folder / "exercises").is_dir() or any(folder.glob("*.yaml")):
         fail(f"{path} is one topic of a bank: run 'drill check {folder.parent}'")
     return folder
+
+
+# -- The mock interview ----------------------------------------------------------------------
+
+
+@app.command()
+def interview(
+    questions: Annotated[
+        int,
+        typer.Option(
+            "--questions",
+            min=1,
+            max=50,
+            help="How many questions: the first three are a concept, a derivation and a code "
+            "question, then numeric, choice and formula questions join the turn.",
+        ),
+    ] = 3,
+    difficulty: DifficultyOption = None,
+    minutes: Annotated[
+        int, typer.Option("--minutes", min=1, max=600, help="Time for the whole interview.")
+    ] = 45,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            file_okay=False,
+            help="Folder for code answers (default: a new folder interview-<date> here). "
+            "A file already there is kept, never overwritten.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Choose the questions with this seed, reproducibly.", show_default=False
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the scorecard as one JSON object on standard output; the interview "
+            "itself is drawn on standard error.",
+        ),
+    ] = False,
+    bank_dir: BankOption = None,
+) -> None:
+    """Run a mock interview: a timed mixed set of questions, like a real backprop round.
+
+    A clock for the whole interview runs beside each question's own budget. Hints come only
+    on request (? alone on the line), and each one is noted. A code question is answered in a
+    file: its starter is written into --dir, and typing done grades it (again after a fix,
+    or s to move on with the grade). s moves to the next question, q or Ctrl-C ends the
+    interview early. No new question starts once the time is up.
+
+    It ends with a scorecard: per question the time against its budget, the verdict
+    (auto-scored, graded or self-rated), the hints used and the points (one per question);
+    then the total. The scorecard is kept in your progress (see drill stats).
+    """
+    import json
+    import time
+
+    from rich.console import Console
+
+    from drill.interview.loop import Interview, pick_interview
+    from drill.interview.terminal import TerminalInterviewer, scorecard_view
+    from drill.interview.workspace import FileWorkspace, new_directory
+    from drill.progress import clock
+
+    bank = load(bank_dir)
+    chosen = pick_interview(
+        bank.questions.values(),
+        questions,
+        difficulty=None if difficulty is None else difficulty.value,
+        seed=seed,
+    )
+    if not chosen:
+        fail("no questions of this difficulty; 'drill list' shows what the bank holds")
+    folder = directory or new_directory(Path.cwd(), clock.now().astimezone().date())
+    workspace = FileWorkspace(
+        folder,
+        bank,
+        DEFAULT_TIMEOUT,
+        DEFAULT_MEMORY_MB,
+        keep=lambda report: record_grades(bank, report),
+    )
+    console = Console(stderr=as_json, highlight=False)
+    view = TerminalInterviewer(
+        console, time.monotonic, minutes, interview_elapsed=lambda: session.elapsed()
+    )
+    with progress_store() as store:
+        session = Interview(chosen, minutes, view, workspace, store, time.monotonic, clock.now)
+        try:
+            scorecard = session.run()
+        finally:
+            # Shown even when the store refuses it: the candidate keeps what they did.
+            console.print()
+            console.print(scorecard_view(session.scorecard, console.width))
+    if as_json:
+        typer.echo(json.dumps(scorecard.to_json(), ensure_ascii=False))
+    if scorecard.ended == "interrupted":
+        raise typer.Exit(130)
 
 
 # -- Progress: the store, statistics ---------------------------------------------------------
@@ -813,7 +1071,7 @@ def stats(
         typer.echo(json.dumps(figures.to_json(), ensure_ascii=False, indent=2))
         return
     from drill.progress.view import stats_view
-    from drill.quiz.view import make_console
+    from drill.quiz.render import make_console
 
     console = make_console()
     console.print(stats_view(figures, console.width))
@@ -839,10 +1097,50 @@ def exercises(
         typer.echo(json.dumps([e.to_json() for e in progress], ensure_ascii=False, indent=2))
         return
     from drill.progress.view import exercises_view
-    from drill.quiz.view import make_console
+    from drill.quiz.render import make_console
 
     console = make_console()
     console.print(exercises_view(progress, console.width))
+
+
+gradebook_app = typer.Typer(
+    help="Gradebooks written by drill grade --gradebook: merge those of several shards.",
+    no_args_is_help=True,
+)
+app.add_typer(gradebook_app, name="gradebook")
+
+
+@gradebook_app.command("merge")
+def gradebook_merge(
+    gradebooks: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Gradebooks to merge, in order: their rows follow one another.",
+            metavar="GRADEBOOK.csv...",
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", dir_okay=False, help="The merged gradebook to write."),
+    ],
+) -> None:
+    """Merge the gradebooks of shards of a class into one, e.g. after grading on many machines.
+
+    They must grade the same exercises (same bank and --only options), and each file may
+    appear in one of them only. The rows keep the order of the gradebooks as given.
+    """
+    from drill.files import write_atomically
+    from drill.grader.gradebook import GradebookError, merge, to_csv
+
+    try:
+        columns, rows = merge(gradebooks)
+    except GradebookError as error:
+        fail(str(error))
+    try:
+        write_atomically(output, to_csv(columns, rows))
+    except OSError as error:
+        fail(f"cannot write {output}: {error.strerror or error}")
+    typer.echo(f"Wrote {output}: {len(rows)} submission(s) from {len(gradebooks)} gradebook(s).")
 
 
 progress_app = typer.Typer(

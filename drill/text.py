@@ -8,7 +8,9 @@ other control character as an escape instead of sending it.
 
 from __future__ import annotations
 
+import reprlib
 import unicodedata
+from typing import Any
 
 _KEPT = frozenset("\n\t")
 
@@ -33,3 +35,22 @@ def visible(text: str) -> str:
         else _shown(character)
         for character in text
     )
+
+
+def plural(count: int, noun: str) -> str:
+    """`count` and `noun`, the noun with an s unless there is exactly one: "1 hint", "3 hints"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+# Error messages quote a value only this far: a field may hold a whole document.
+_EXCERPT = reprlib.Repr()
+_EXCERPT.maxlevel = 2
+_EXCERPT.maxdict = _EXCERPT.maxlist = 3
+_EXCERPT.maxstring = _EXCERPT.maxother = _EXCERPT.maxlong = 40
+EXCERPT_LENGTH = 60
+
+
+def excerpt(value: Any) -> str:
+    """A short quotation of `value` for an error message."""
+    text = _EXCERPT.repr(value)
+    return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 1] + "…"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -239,13 +241,13 @@ def test_check_command_exits_1_on_a_bad_bank(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", str(bank)])
     assert result.exit_code == 1
     assert f"{bank / 'backprop' / 'q.yaml'}:13: unknown field 'colour'" in result.stderr
-    assert "1 problem(s) found." in result.stderr
+    assert "1 problem found." in result.stderr
 
 
 def test_check_command_exits_0_on_a_good_bank() -> None:
     result = CliRunner().invoke(app, ["check", str(FIXTURE_BANK)])
     assert result.exit_code == 0, result.output
-    assert "6 questions and 1 exercises, no problems." in result.stdout
+    assert "6 questions and 1 exercise, no problems." in result.stdout
 
 
 NAMES = ["sigmoid-max-slope", "softmax-facts", "relu-gradient-choice"]
@@ -255,6 +257,15 @@ def test_resolve_takes_an_exact_id_or_a_unique_prefix() -> None:
     assert resolve("softmax-facts", NAMES, "question") == "softmax-facts"
     assert resolve("rel", NAMES, "question") == "relu-gradient-choice"
     assert resolve("si", NAMES, "question") == "sigmoid-max-slope"
+
+
+def test_an_exact_id_wins_over_a_longer_id_it_begins() -> None:
+    names = ["softmax-jacobian-properties", "softmax-jacobian"]
+    assert resolve("softmax-jacobian", names, "question") == "softmax-jacobian"
+    assert resolve("softmax-jacobian-p", names, "question") == "softmax-jacobian-properties"
+    shown = CliRunner().invoke(app, ["show", "softmax-jacobian"])
+    assert shown.exit_code == 0, shown.output
+    assert "softmax-jacobian-properties" not in shown.output
 
 
 def test_resolve_refuses_an_ambiguous_prefix() -> None:
@@ -303,3 +314,75 @@ def test_numeric_fields_must_be_finite(tmp_path, field):
     issue = only_issue(write_bank(tmp_path, {"backprop/q.yaml": text}))
     assert f"'{field}' must be a finite number" in issue.message
     assert issue.line == line_of(text, f"{field}:")
+
+
+# --- banks are code, but their YAML is only data ------------------------------------------
+
+
+def alias_bomb() -> str:
+    """Nine levels of nine aliases each: under 500 bytes that stand for 9⁹ strings."""
+    levels = ["  - &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for name, below in zip("bcdefghi", "abcdefgh"):
+        levels.append(f"  - &{name} [{', '.join(['*' + below] * 9)}]")
+    return "format_version:\n" + "\n".join(levels) + "\n" + CONCEPT.split("\n", 1)[1]
+
+
+def test_an_alias_bomb_fails_fast_and_small(tmp_path):
+    text = alias_bomb()
+    assert len(text.encode()) < 800
+    bank = write_bank(tmp_path, {"backprop/q.yaml": text})
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        issue = only_issue(bank)
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "anchors and aliases (& and *) are not allowed" in issue.message
+    assert issue.line == 2
+    # Expanded, the bomb is minutes of work and gigabytes; refused, it is milliseconds.
+    assert elapsed < 5
+    assert peak < 20 << 20
+
+
+def test_an_anchor_alone_is_refused_too(tmp_path):
+    text = CONCEPT.replace("title: A question", "title: &t A question")
+    issue = only_issue(write_bank(tmp_path, {"backprop/q.yaml": text}))
+    assert "anchors and aliases" in issue.message
+    assert issue.line == line_of(text, "title:")
+
+
+@pytest.mark.parametrize("key", ["1", "[a, b]", "{a: 1}", "null", "2.5"])
+def test_a_key_that_is_not_text_is_a_bank_error_with_its_line(tmp_path, key):
+    text = CONCEPT + f"? {key}\n: value\n"
+    issue = only_issue(write_bank(tmp_path, {"backprop/q.yaml": text}))
+    assert "is not text" in issue.message
+    assert issue.line == len(CONCEPT.splitlines()) + 1
+
+
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_an_integer_too_large_to_convert_is_a_bank_error_with_its_line(tmp_path, digits):
+    text = CONCEPT.replace("time: 2", "time: " + "9" * digits)
+    issue = only_issue(write_bank(tmp_path, {"backprop/q.yaml": text}))
+    assert "is too large" in issue.message
+    assert len(issue.message) < 120
+    assert issue.line == line_of(text, "time:")
+
+
+def test_nesting_beyond_any_need_is_refused(tmp_path):
+    text = CONCEPT.replace("companies: []", "companies: " + "[" * 200 + "]" * 200)
+    issue = only_issue(write_bank(tmp_path, {"backprop/q.yaml": text}))
+    assert "nested more than" in issue.message
+    assert issue.line == line_of(text, "companies:")
+
+
+@pytest.mark.parametrize("field", ["title", "difficulty", "format_version"])
+def test_an_error_message_quotes_only_an_excerpt_of_a_value(tmp_path, field):
+    huge = "{" + ", ".join(f"k{i}: [{'x' * 50}, {i}]" for i in range(2000)) + "}"
+    text = "\n".join(
+        f"{field}: {huge}" if line.startswith(f"{field}:") else line
+        for line in CONCEPT.splitlines()
+    )
+    issue = only_issue(write_bank(tmp_path, {"backprop/q.yaml": text + "\n"}))
+    assert len(issue.message) < 200, issue.message

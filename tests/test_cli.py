@@ -113,7 +113,7 @@ def test_a_broken_bank_exits_2(tmp_path: Path) -> None:
     (tmp_path / "backprop" / "q.yaml").write_text("format_version: 1\nid: q\n")
     result = CliRunner().invoke(app, ["list", "--bank", str(tmp_path)], env=PLAIN)
     assert result.exit_code == 2
-    assert "the question bank has 1 problem(s)" in result.stderr
+    assert "the question bank has 1 problem;" in result.stderr
 
 
 # -- show, hint, reveal --------------------------------------------------------------------
@@ -190,9 +190,9 @@ def test_reveal_shows_answer_code_and_key_points() -> None:
 
 def test_reveal_gives_the_correct_options_and_value() -> None:
     choice = drill("reveal", "softmax-facts").stdout
-    assert "A. The gradient with respect to the logits is p − y" in choice
-    assert "C. Subtracting the largest logit does not change the output" in choice
-    assert "B. The gradient depends" not in choice
+    assert "✓ A. The gradient with respect to the logits is p − y" in choice
+    assert "✗ B. The gradient depends on the largest logit only" in choice
+    assert "✓ C. Subtracting the largest logit does not change the output" in choice
     assert "Expected value: 0.25 (± 0.001)" in drill("reveal", "sigmoid").stdout
 
 

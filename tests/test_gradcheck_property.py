@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from drill.grader.checks import LayerCheck
 from drill.grader.compare import Observed, compare
 from drill.grader.judge import decode
-from drill.grader.worker import DRIVERS, Recorder, encode
+from drill.grader.worker import Recorder, encode
 
 CHECK = {
     "type": "layer",
@@ -46,11 +46,10 @@ def self_check(layer, sizes: dict[str, int], seed: int) -> list:
     (case,) = kind.validate(check)
     plan = kind.plan(f"property-{seed}", check, case, layer)
     recorder = Recorder(None)
-    DRIVERS["layer"](layer, plan.call, plan.arrays, recorder)
+    kind.drive(layer, plan.call, plan.arrays, recorder)
     meta, arrays = encode(recorder.values, "p")
-    return [
-        difference for _, difference in kind.extra(plan, decode({"values": meta}, arrays).values)
-    ]
+    verdicts = kind.verdicts(plan, decode({"values": meta}, arrays).values)
+    return [verdict.difference for verdict in verdicts]
 
 
 sizes = st.fixed_dictionaries(
@@ -98,4 +97,7 @@ def test_rounding_noise_passes_and_a_real_difference_fails(shape, seed, scale):
     wrong.flat[rng.integers(expected.size)] += 1e-3 * scale + 1e-6
     difference = compare(Observed("array", wrong), Observed("array", expected))
     assert difference is not None
-    assert difference.summary.startswith(f"1 of {expected.size} elements differ")
+    if expected.size == 1:
+        assert difference.summary.startswith("differs; relative difference")
+    else:
+        assert difference.summary.startswith(f"1 of {expected.size} elements differs;")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import os
 import re
 import signal
 import sys
@@ -13,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from fsrs import Card, Rating, Scheduler
+from pty_screen import DrillTerminal
 from rich.cells import cell_len
 from typer.testing import CliRunner, Result
 
@@ -271,33 +270,20 @@ def test_an_unusable_store_stops_the_quiz_before_it_starts(drill_home: Path) -> 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals need a POSIX system")
 def test_a_killed_quiz_keeps_every_rating_given_before() -> None:
-    pexpect = pytest.importorskip("pexpect")
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR")}
-    env.update(NO_COLOR="1", TERM="xterm")
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "drill", "quiz", "--bank", str(FIXTURE_BANK)],
-        env=env,
-        dimensions=(40, 100),
-        encoding="utf-8",
-        timeout=20,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    child.logfile_read = io.StringIO()
-    child.expect_exact("Question 1 of 6")
-    child.expect_exact("0:00 / 3:00")
-    child.send("\r")
-    child.expect_exact("Rate:")
-    child.send("2")
-    child.expect_exact("Next review in")
-    child.expect_exact("Question 2 of 6")
-    child.expect_exact("0:00 / 2:00")
-    child.send("1/")  # half an answer to the second question, then the kill
-    child.expect_exact("1/")
-    child.kill(signal.SIGKILL)
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.signalstatus == signal.SIGKILL
+    quiz = DrillTerminal("quiz", "--bank", str(FIXTURE_BANK))
+    quiz.see("Question 1 of 6")
+    quiz.see("0:00 / 3:00")
+    quiz.type("\r")
+    quiz.see("Rate:")
+    quiz.type("2")
+    quiz.see("Next review in")
+    quiz.see("Question 2 of 6")
+    quiz.see("0:00 / 2:00")
+    quiz.type("1/")  # half an answer to the second question, then the kill
+    quiz.see("› 1/")
+    quiz.child.kill(signal.SIGKILL)
+    quiz.finish()
+    assert quiz.child.signalstatus == signal.SIGKILL
     with open_store() as store:
         reviews = store.reviews()
         cards = store.cards()

@@ -108,7 +108,7 @@ def test_numbers_in_the_usual_spellings(text: str, number: float) -> None:
     assert parse_number(text) == pytest.approx(number)
 
 
-@pytest.mark.parametrize("text", ["abc", "1/0", "1/4/2", "nan", "inf", "0,25", "1/"])
+@pytest.mark.parametrize("text", ["abc", "1/0", "nan", "inf", "0,25", "1/"])
 def test_junk_is_not_a_number(text: str) -> None:
     with pytest.raises(InvalidAnswer, match="number"):
         parse_number(text)

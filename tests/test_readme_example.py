@@ -35,7 +35,7 @@ def example_bank(tmp_path: Path) -> Path:
 def test_the_example_passes_drill_check(example_bank):
     result = runner.invoke(app, ["check", str(example_bank / "questions")])
     assert result.exit_code == 0, result.output
-    assert "1 questions and 1 exercises, no problems" in result.output
+    assert "1 question and 1 exercise, no problems" in result.output
 
 
 def test_the_example_grades_its_reference_and_its_mistake(example_bank, tmp_path):

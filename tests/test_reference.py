@@ -292,6 +292,72 @@ def test_conv2d_is_fast_enough(ref, rng):
     assert min(timings) < 0.050
 
 
+def conv2d_backward_loops(x, W, G, stride, padding):
+    """∂L/∂x, ∂L/∂W, ∂L/∂b of L = Σ Y ⊙ G, each output element's window visited one by one."""
+    _, _, H, Wd = x.shape
+    _, _, KH, KW = W.shape
+    grad_x, grad_W = np.zeros(x.shape), np.zeros(W.shape)
+    for n, f, i, j in np.ndindex(G.shape):
+        for c, ki, kj in np.ndindex(W.shape[1], KH, KW):
+            r, col = i * stride + ki - padding, j * stride + kj - padding
+            if 0 <= r < H and 0 <= col < Wd:
+                grad_x[n, c, r, col] += G[n, f, i, j] * W[f, c, ki, kj]
+                grad_W[f, c, ki, kj] += G[n, f, i, j] * x[n, c, r, col]
+    return grad_x, grad_W, G.sum(axis=(0, 2, 3))
+
+
+# Sizes where (H + 2p − k) is not a multiple of the stride: the last rows and columns fall
+# outside every window, and H_out = ⌊(H + 2p − k) / s⌋ + 1, as torch computes it.
+REMAINDER_SIZES = [
+    # H, W, KH, KW, stride, padding
+    (6, 7, 3, 2, 2, 1),
+    (7, 8, 2, 2, 3, 0),
+    (6, 6, 3, 3, 2, 0),
+    (5, 9, 3, 4, 3, 2),
+]
+
+
+@pytest.mark.parametrize(("H", "Wd", "KH", "KW", "stride", "padding"), REMAINDER_SIZES)
+def test_conv2d_on_sizes_that_leave_a_remainder(ref, rng, H, Wd, KH, KW, stride, padding):
+    x = rng.normal(size=(2, 2, H, Wd))
+    W, b = rng.normal(size=(3, 2, KH, KW)), rng.normal(size=3)
+    expected_out = conv2d_loops(x, W, b, stride, padding)
+    assert expected_out.shape[2:] == (
+        math.floor((H + 2 * padding - KH) / stride) + 1,
+        math.floor((Wd + 2 * padding - KW) / stride) + 1,
+    )
+    G = rng.normal(size=expected_out.shape)
+    layer = ref.Conv2d(W, b, stride=stride, padding=padding)
+    assert_close(layer.forward(x), expected_out)
+    grad_x, grad_W, grad_b = conv2d_backward_loops(x, W, G, stride, padding)
+    assert_close(layer.backward(G), grad_x)
+    assert_close(layer.grad_W, grad_W)
+    assert_close(layer.grad_b, grad_b)
+
+
+def maxpool_backward_loops(x, k, stride, G):
+    """Each window's gradient to its first maximum in row-major order, added up."""
+    grad = np.zeros(x.shape)
+    for n, c, i, j in np.ndindex(G.shape):
+        window = [(i * stride + ki, j * stride + kj) for ki, kj in np.ndindex(k, k)]
+        best = max(window, key=lambda rc: (x[n, c, rc[0], rc[1]], -window.index(rc)))
+        grad[n, c, best[0], best[1]] += G[n, c, i, j]
+    return grad
+
+
+@pytest.mark.parametrize(
+    ("H", "Wd", "k", "stride"), [(6, 7, 3, 2), (7, 8, 2, 3), (5, 5, 2, 2), (9, 6, 4, 3)]
+)
+def test_maxpool2d_on_sizes_that_leave_a_remainder(ref, rng, H, Wd, k, stride):
+    x = rng.normal(size=(2, 2, H, Wd))
+    expected_out = maxpool_loops(x, k, stride)
+    assert expected_out.shape[2:] == ((H - k) // stride + 1, (Wd - k) // stride + 1)
+    G = rng.normal(size=expected_out.shape)
+    layer = ref.MaxPool2d(k, stride)
+    np.testing.assert_array_equal(layer.forward(x), expected_out)
+    assert_close(layer.backward(G), maxpool_backward_loops(x, k, stride, G))
+
+
 def maxpool_loops(x, k, stride):
     N, C, H, W = x.shape
     out = np.zeros((N, C, (H - k) // stride + 1, (W - k) // stride + 1))

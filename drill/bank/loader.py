@@ -15,24 +15,70 @@ from typing import Any, TypeVar
 import yaml
 
 from drill.bank.schema import Exercise, Problem, Question, parse_exercise, parse_question
+from drill.text import excerpt
 
 # libyaml's C loader is several times faster; fall back to the pure-Python one without it.
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# Deeper nesting than any bank needs only serves to exhaust the stack.
+MAX_DEPTH = 40
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """The safe loader, refusing a key given twice in one mapping instead of keeping the last."""
+    """The safe loader with string keys only, each given once, and integers that fit a float."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {excerpt(key)} is not text", key_node.start_mark
+                )
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"the key '{key}' appears twice", key_node.start_mark
+                    None, None, f"the key {excerpt(key)} appears twice", key_node.start_mark
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            value = super().construct_yaml_int(node)
+            float(value)
+        except (ValueError, OverflowError):  # beyond a float, or too many digits to convert
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the integer {excerpt(node.value)} is too large", node.start_mark
+            ) from None
+        return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
+def _check_structure(text: str) -> None:
+    """Refuse anchors, aliases and deep nesting from the event stream, before building data.
+
+    An alias repeats a whole subtree: a few hundred bytes of nested aliases stand for
+    billions of values, so they are refused before anything is built from them.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.MarkedYAMLError(
+                problem="anchors and aliases (& and *) are not allowed in bank files",
+                problem_mark=event.start_mark,
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise yaml.MarkedYAMLError(
+                    problem=f"nested more than {MAX_DEPTH} levels deep",
+                    problem_mark=event.start_mark,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 T = TypeVar("T")
@@ -102,6 +148,7 @@ def _read(path: Path, parse: Callable[[Any], T], issues: list[BankIssue]) -> T |
         issues.append(BankIssue(path, f"cannot read file: {error}"))
         return None
     try:
+        _check_structure(text)
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)

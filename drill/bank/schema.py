@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drill.formula.syntax import RESERVED_NAMES, Rejected, read
+from drill.text import excerpt
 
 FORMAT_VERSION = 1
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -139,21 +140,21 @@ def _text(data: dict[str, Any], field: str) -> str:
 def _slug(data: dict[str, Any], field: str, pattern: re.Pattern[str], shape: str) -> str:
     value = _text(data, field)
     if not pattern.fullmatch(value):
-        raise Problem(field, f"'{field}' must be {shape}, got {value!r}")
+        raise Problem(field, f"'{field}' must be {shape}, got {excerpt(value)}")
     return value
 
 
 def _choice(data: dict[str, Any], field: str, allowed: tuple[str, ...]) -> str:
     value = _require(data, field)
     if value not in allowed:
-        raise Problem(field, f"'{field}' must be one of {', '.join(allowed)}, got {value!r}")
+        raise Problem(field, f"'{field}' must be one of {', '.join(allowed)}, got {excerpt(value)}")
     return value
 
 
 def _positive_int(data: dict[str, Any], field: str) -> int:
     value = _require(data, field)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise Problem(field, f"'{field}' must be a positive whole number, got {value!r}")
+        raise Problem(field, f"'{field}' must be a positive whole number, got {excerpt(value)}")
     return value
 
 
@@ -162,7 +163,7 @@ def _number(data: dict[str, Any], field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Problem(field, f"'{field}' must be a number, got {_type_name(value)}")
     if not math.isfinite(value):
-        raise Problem(field, f"'{field}' must be a finite number, got {value!r}")
+        raise Problem(field, f"'{field}' must be a finite number, got {excerpt(value)}")
     return float(value)
 
 
@@ -188,7 +189,7 @@ def _reject_unknown(data: dict[str, Any], allowed: set[str]) -> None:
     for key in data:
         if key not in allowed:
             raise Problem(
-                str(key), f"unknown field '{key}' (allowed: {', '.join(sorted(allowed))})"
+                str(key), f"unknown field {excerpt(key)} (allowed: {', '.join(sorted(allowed))})"
             )
 
 
@@ -196,7 +197,7 @@ def _check_version(data: dict[str, Any]) -> None:
     version = _require(data, "format_version")
     if type(version) is not int or version != FORMAT_VERSION:
         raise Problem(
-            "format_version", f"unsupported format_version {version!r}; this drill reads 1"
+            "format_version", f"unsupported format_version {excerpt(version)}; this drill reads 1"
         )
 
 
@@ -253,7 +254,8 @@ def parse_question(data: Any) -> Question:
         for letter in correct:
             if letter not in letters:
                 raise Problem(
-                    "correct", f"'correct' names {letter!r}; options are {', '.join(letters)}"
+                    "correct",
+                    f"'correct' names {excerpt(letter)}; options are {', '.join(letters)}",
                 )
         extra = {"options": options, "correct": correct}
     elif kind == "numeric":
@@ -267,7 +269,7 @@ def parse_question(data: Any) -> Question:
         exercises = _text_list(data, "exercises")
         for name in exercises:
             if not EXERCISE_ID.fullmatch(name):
-                raise Problem("exercises", f"{name!r} is not an exercise id")
+                raise Problem("exercises", f"{excerpt(name)} is not an exercise id")
         extra["exercises"] = exercises
     return Question(
         id=_slug(data, "id", QUESTION_ID, "a slug of a-z, 0-9 and '-'"),
@@ -336,7 +338,7 @@ def parse_exercise(data: Any) -> Exercise:
     _check_version(data)
     entry = _text(data, "entry")
     if not entry.isidentifier() or keyword.iskeyword(entry):
-        raise Problem("entry", f"'entry' must be a Python name, got {entry!r}")
+        raise Problem("entry", f"'entry' must be a Python name, got {excerpt(entry)}")
     check = _require(data, "check")
     if not isinstance(check, dict) or not isinstance(check.get("type"), str):
         raise Problem("check", "'check' must be a mapping with a 'type'")

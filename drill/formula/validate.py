@@ -66,9 +66,9 @@ def _link_problems(bank: Bank, formula: Formula, link: ExerciseLink) -> list[str
     checked = 0
     for plan, reference in zip(prepared.plans, prepared.references, strict=True):
         recorded = {
-            name: observed.value
-            for name, observed in reference.values.items()
-            if observed.kind == "array"
+            key.name: observed.value
+            for key, observed in reference.values.items()
+            if key.role == "result" and observed.kind == "array"
         }
         sources = {**recorded, **plan.arrays}
         missing = [source for _, source in link.inputs if source not in sources]

@@ -7,12 +7,17 @@ own seeded random stream, so a grade is reproducible.
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from drill.text import excerpt
+
+# Sizes a test case may ask for: far beyond what a readable case needs, far below any limit.
+MAX_DIMENSION = 10_000
 FILLS = ("normal", "uniform", "integers", "onehot", "simplex", "softmax", "literal")
 ARRAY_FIELDS = {"shape", "fill", "scale", "shift", "low", "high", "zeros", "value"}
 CASE_FIELDS = {"name", "arrays", "kwargs", "gradcheck", "function", "expression", "inputs"}
@@ -58,14 +63,18 @@ def parse_cases(check: dict[str, Any]) -> list[Case]:
         variables = {k: v for k, v in raw.items() if k not in CASE_FIELDS}
         for key, value in variables.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise SpecError(f"cases[{index}]: '{key}' is not a known case field or a number")
+                raise SpecError(
+                    f"cases[{index}]: {excerpt(key)} is not a known case field or a number"
+                )
+            if not math.isfinite(value):
+                raise SpecError(f"cases[{index}]: {excerpt(key)} must be a finite number")
         overrides = raw.get("arrays", {})
         if not isinstance(overrides, dict):
             raise SpecError(f"cases[{index}].arrays must be a mapping")
         arrays = {name: {**base.get(name, {}), **spec} for name, spec in overrides.items()}
         arrays = {**base, **arrays}
         for name, spec in arrays.items():
-            _validate_array(f"cases[{index}] array '{name}'", spec, variables)
+            _validate_array(f"cases[{index}] array {excerpt(name)}", spec, variables)
         kwargs = raw.get("kwargs", {})
         if not isinstance(kwargs, dict):
             raise SpecError(f"cases[{index}].kwargs must be a mapping")
@@ -89,7 +98,7 @@ def _validate_array(where: str, spec: Any, variables: dict[str, float]) -> None:
         raise SpecError(f"{where} must be a mapping")
     unknown = set(spec) - ARRAY_FIELDS
     if unknown:
-        raise SpecError(f"{where} has unknown field '{sorted(unknown)[0]}'")
+        raise SpecError(f"{where} has unknown field {excerpt(sorted(unknown)[0])}")
     fill = spec.get("fill", "normal")
     if fill not in FILLS:
         raise SpecError(f"{where}: fill must be one of {', '.join(FILLS)}")
@@ -102,7 +111,16 @@ def _validate_array(where: str, spec: Any, variables: dict[str, float]) -> None:
     for key in ("shape", "scale", "shift", "low", "high", "zeros"):
         for item in spec.get(key, []) if key == "shape" else [spec.get(key, 0)]:
             if isinstance(item, str) and item not in variables:
-                raise SpecError(f"{where}: '{item}' is not a variable of this case")
+                raise SpecError(f"{where}: {excerpt(item)} is not a variable of this case")
+            if not isinstance(item, (str, int, float)) or isinstance(item, bool):
+                raise SpecError(f"{where}: '{key}' holds {excerpt(item)}, not a number or name")
+    for item in spec["shape"]:
+        size = variables[item] if isinstance(item, str) else item
+        if not float(size).is_integer() or not 0 <= size <= MAX_DIMENSION:
+            raise SpecError(
+                f"{where}: a shape holds {excerpt(size)}; sizes are whole numbers "
+                f"from 0 to {MAX_DIMENSION}"
+            )
     if fill == "integers" and ("low" not in spec or "high" not in spec):
         raise SpecError(f"{where}: an integer array needs 'low' and 'high'")
 

@@ -3,7 +3,7 @@
 Values arrive decoded from the worker's plain data as `Observed`. A comparison yields a
 `Difference` (or None when they agree) with a one-line summary in the style of
 "2 of 12 elements differ; max relative difference 3.1e-1 at [1, 2]" and a few rows of
-obtained/expected values.
+obtained/expected values, printed with as many digits as it takes to tell them apart.
 """
 
 from __future__ import annotations
@@ -13,9 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from drill.grader.records import ValueKind
+from drill.text import plural
+
 # Correct variants (einsum, loops, np.where…) differ from the reference by rounding only.
 RTOL = 1e-6
 ATOL = 1e-9
+# float32 keeps about 7 significant digits: agreement to this tolerance but not to RTOL is
+# lost precision rather than a wrong formula.
+LOW_PRECISION_RTOL = 1e-3
 ROWS_SHOWN = 5
 
 
@@ -23,7 +29,7 @@ ROWS_SHOWN = 5
 class Observed:
     """One value a call produced: its kind, and its content when it has one."""
 
-    kind: str  # array | number | bool | none | missing | text | object
+    kind: ValueKind
     value: Any = None
     type_name: str = ""
 
@@ -36,7 +42,7 @@ class Observed:
             "none": "None",
             "missing": "nothing (it was never set)",
             "text": f"text ({self.value})",
-        }.get(self.kind, f"a {self.type_name}")
+        }.get(self.kind, f"{_article(self.type_name)} {self.type_name}")
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,10 @@ class Difference:
 
     summary: str
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # index, obtained, expected
-    shape_mismatch: bool = False
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in ("a", "e", "i", "o", "u") else "a"
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -53,7 +62,22 @@ def shape_text(shape: tuple[int, ...]) -> str:
 
 
 def number(value: float) -> str:
-    return f"{value:.6g}"
+    """A number in six significant digits; a negative zero prints as 0."""
+    return f"{value + 0.0:.6g}"
+
+
+def numbers_apart(obtained: float, expected: float) -> tuple[str, str]:
+    """Both numbers with the fewest digits (six at least) that show they differ."""
+    for digits in range(6, 18):
+        shown = f"{obtained + 0.0:.{digits}g}", f"{expected + 0.0:.{digits}g}"
+        if shown[0] != shown[1]:
+            return shown
+    return shown
+
+
+def is_low_precision(array: np.ndarray) -> bool:
+    """Whether an array holds floats narrower than float64 (float32, float16)."""
+    return array.dtype.kind == "f" and array.dtype.itemsize < 8
 
 
 def compare(obtained: Observed, expected: Observed) -> Difference | None:
@@ -66,10 +90,12 @@ def compare(obtained: Observed, expected: Observed) -> Difference | None:
         return None
     if expected.kind == "number":
         if obtained.kind == "array" and obtained.value.size == 1:
-            obtained = Observed("number", float(obtained.value.reshape(())))
-        if obtained.kind != "number":
+            obtained = Observed("array", obtained.value.reshape(()))
+        elif obtained.kind == "number":
+            obtained = Observed("array", np.array(obtained.value))
+        else:
             return Difference(f"is {obtained.describe()}; expected a number")
-        return _compare_arrays(np.array(obtained.value), np.array(expected.value))
+        return _compare_arrays(obtained.value, np.array(expected.value))
     if expected.kind == "array":
         if obtained.kind != "array":
             expected_shape = shape_text(expected.value.shape)
@@ -85,9 +111,14 @@ def compare(obtained: Observed, expected: Observed) -> Difference | None:
 def _compare_arrays(obtained: np.ndarray, expected: np.ndarray) -> Difference | None:
     if obtained.shape != expected.shape:
         return Difference(
-            f"has shape {shape_text(obtained.shape)}; expected {shape_text(expected.shape)}",
-            shape_mismatch=True,
+            f"has shape {shape_text(obtained.shape)}; expected {shape_text(expected.shape)}"
         )
+    if obtained.dtype.kind == "b" and expected.dtype.kind != "b":
+        return Difference(
+            "is an array of True/False values; expected numbers (a mask is not the result: "
+            "multiply by it or use np.where)"
+        )
+    native = obtained
     obtained = obtained.astype(float)
     expected = expected.astype(float)
     bad_finite = ~np.isfinite(obtained) & np.isfinite(expected)
@@ -97,17 +128,33 @@ def _compare_arrays(obtained: np.ndarray, expected: np.ndarray) -> Difference | 
         return None
     count, total = int(wrong.sum()), obtained.size
     if bad_finite.any():
-        where = index_text(np.argwhere(bad_finite)[0])
         what = "NaN" if np.isnan(obtained[bad_finite]).any() else "inf"
-        summary = f"{int(bad_finite.sum())} of {total} elements are {what} (first at {where})"
+        bad = int(bad_finite.sum())
+        verb = "is" if bad == 1 else "are"
+        summary = f"{bad} of {plural(total, 'element')} {verb} {what}"
+        if obtained.ndim:
+            summary += f" (first at {index_text(np.argwhere(bad_finite)[0])})"
         return Difference(summary, _rows(obtained, expected, bad_finite))
     relative = np.abs(obtained - expected) / np.maximum(np.abs(expected), ATOL)
     relative = np.where(wrong, relative, 0.0)
     worst = np.unravel_index(int(np.argmax(relative)), relative.shape)
-    summary = (
-        f"{count} of {total} elements differ; max relative difference "
-        f"{relative[worst]:.1e} at {index_text(worst)}"
-    )
+    if total == 1:
+        summary = f"differs; relative difference {relative[worst]:.1e}"
+    else:
+        verb = "differs" if count == 1 else "differ"
+        summary = (
+            f"{count} of {plural(total, 'element')} {verb}; max relative difference "
+            f"{relative[worst]:.1e} at {index_text(worst)}"
+        )
+    if is_low_precision(native) and np.allclose(
+        obtained, expected, rtol=LOW_PRECISION_RTOL, atol=ATOL
+    ):
+        summary = (
+            f"lost precision: your array is {native.dtype}, which keeps about 7 digits "
+            f"({summary}); compute in float64"
+        )
+    elif native.dtype.kind in "iu":
+        summary += f" (your array holds integers, dtype {native.dtype}; expected floats)"
     return Difference(summary, _rows(obtained, expected, wrong, relative))
 
 
@@ -119,14 +166,13 @@ def _rows(
     obtained: np.ndarray, expected: np.ndarray, mask: np.ndarray, order: np.ndarray | None = None
 ) -> list[tuple[str, str, str]]:
     """A few offending elements, the worst first when an order is given."""
-    positions = np.argwhere(mask)
+    positions = [tuple(p) for p in np.argwhere(mask)]
     if order is not None:
-        positions = sorted(positions, key=lambda p: -order[tuple(p)])
-    rows = []
-    for position in positions[:ROWS_SHOWN]:
-        key = tuple(position)
-        rows.append((index_text(key), number(obtained[key]), number(expected[key])))
-    return rows
+        positions.sort(key=lambda p: -order[p])
+    return [
+        (index_text(p) if p else "", *numbers_apart(obtained[p], expected[p]))
+        for p in positions[:ROWS_SHOWN]
+    ]
 
 
 def same(first: Observed, second: Observed) -> bool:
@@ -135,7 +181,13 @@ def same(first: Observed, second: Observed) -> bool:
         return False
     if first.kind == "array":
         return first.value.shape == second.value.shape and bool(
-            np.allclose(first.value, second.value, rtol=RTOL, atol=ATOL, equal_nan=True)
+            np.allclose(
+                first.value.astype(float),
+                second.value.astype(float),
+                rtol=RTOL,
+                atol=ATOL,
+                equal_nan=True,
+            )
         )
     if first.kind == "number":
         return bool(np.isclose(first.value, second.value, rtol=RTOL, atol=ATOL, equal_nan=True))

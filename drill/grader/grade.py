@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -15,10 +17,11 @@ from drill.bank import Bank, Exercise, Mistake
 from drill.grader.cases import SpecError
 from drill.grader.checks import CasePlan, CheckType, check_type
 from drill.grader.compare import compare
-from drill.grader.judge import CaseObservation, MistakeCatalogue, judge, observe
+from drill.grader.judge import CaseObservation, MistakeCatalogue, judge_exercise, observe
 from drill.grader.results import GradeReport
-from drill.grader.runner import Session, open_session
+from drill.grader.runner import GradingSession, open_session
 from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from drill.text import excerpt
 
 
 @dataclass
@@ -26,7 +29,7 @@ class Prepared:
     """An exercise made ready to grade: its concrete cases and the reference's results."""
 
     exercise: Exercise
-    kind: CheckType
+    check_type: CheckType
     plans: list[CasePlan]
     references: list[CaseObservation]
     mistakes: MistakeCatalogue
@@ -40,15 +43,31 @@ def _reference_source(path: Path) -> str:
         raise SpecError(f"cannot read the reference solutions {path}: {error}") from None
 
 
+def _broken(path: Path, what: str, error: BaseException) -> SpecError:
+    """A bank error for code of the bank (`path`) that failed, naming the file and line."""
+    if isinstance(error, SyntaxError):
+        return SpecError(f"{path}:{error.lineno}: {what} has a syntax error: {error.msg}")
+    lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == str(path)]
+    where = f"{path}:{lines[-1]}" if lines else str(path)
+    text = excerpt(str(error))
+    return SpecError(f"{where}: {what} raised {type(error).__name__}: {text}")
+
+
 @cache
 def reference_module(path: Path) -> ModuleType:
-    """The reference solutions of a topic, compiled from their source.
+    """The reference solutions of a topic, compiled from their source (code of the bank).
 
     Never from a cached .pyc: one planted in __pycache__ would be trusted without a look.
     """
+    if not path.is_file():
+        raise SpecError(f"{path}: the reference solutions are missing")
+    source = _reference_source(path)
     module = ModuleType(f"drill_reference_{path.stem}")
     module.__file__ = str(path)
-    exec(compile(_reference_source(path), str(path), "exec"), module.__dict__)
+    try:
+        exec(compile(source, str(path), "exec"), module.__dict__)
+    except (Exception, SystemExit) as error:
+        raise _broken(path, "importing the reference solutions", error) from None
     return module
 
 
@@ -70,8 +89,15 @@ def _mistake_entry(path: Path, mistake: Mistake, entry: str) -> Callable[[], Any
     @cache
     def load() -> Any:
         namespace: dict[str, Any] = {"__name__": f"drill_mistake_{mistake.id.replace('-', '_')}"}
-        code = compile(mistaken_source(path, mistake), f"{path.name} [{mistake.id}]", "exec")
-        exec(code, namespace)
+        try:
+            code = compile(mistaken_source(path, mistake), str(path), "exec")
+            exec(code, namespace)
+        except (Exception, SystemExit) as error:
+            if isinstance(error, SpecError):
+                raise
+            raise _broken(path, f"the reference with mistake '{mistake.id}'", error) from None
+        if entry not in namespace:
+            raise SpecError(f"mistake '{mistake.id}' removes {entry} from {path.name}")
         return namespace[entry]
 
     return load
@@ -79,27 +105,29 @@ def _mistake_entry(path: Path, mistake: Mistake, entry: str) -> Callable[[], Any
 
 def prepare(bank: Bank, exercise: Exercise) -> Prepared:
     """Validate the exercise's check, build its cases and run the reference on them."""
-    kind = check_type(exercise.check)
-    cases = kind.validate(exercise.check)
+    checker = check_type(exercise.check)
+    cases = checker.validate(exercise.check)
     path = bank.reference_path(exercise)
     entry = getattr(reference_module(path), exercise.entry, None)
     if entry is None:
         raise SpecError(f"{path.name} does not define {exercise.entry}")
-    plans = [kind.plan(exercise.id, exercise.check, case, entry) for case in cases]
-    references = [observe(kind.driver, entry, plan) for plan in plans]
+    try:
+        plans = [checker.plan(exercise.id, exercise.check, case, entry) for case in cases]
+    except SpecError:
+        raise
+    except Exception as error:  # the reference's forward, run to size grad_output
+        raise _broken(path, f"the reference {exercise.entry}", error) from None
+    references = [observe(checker, entry, plan) for plan in plans]
     for plan, reference in zip(plans, references):
         if reference.error:
-            error = reference.error
             raise SpecError(
-                f"the reference {exercise.entry} fails on case '{plan.case.name}': "
-                f"{error['stage']} raised {error['type']}: {error['text']}"
+                f"the reference {exercise.entry} fails on case {excerpt(plan.case.name)}: "
+                f"{reference.error.describe()}"
             )
     loaders = [
         (m.id, m.message, _mistake_entry(path, m, exercise.entry)) for m in exercise.mistakes
     ]
-    return Prepared(
-        exercise, kind, plans, references, MistakeCatalogue(kind.driver, loaders, plans)
-    )
+    return Prepared(exercise, checker, plans, references, MistakeCatalogue(checker, loaders, plans))
 
 
 def _worker_plan(prepared: list[Prepared]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -119,7 +147,7 @@ def _worker_plan(prepared: list[Prepared]) -> tuple[dict[str, Any], dict[str, np
             {
                 "id": item.exercise.id,
                 "entry": item.exercise.entry,
-                "driver": item.kind.driver,
+                "check_type": item.check_type.name,
                 "cases": cases,
             }
         )
@@ -127,7 +155,7 @@ def _worker_plan(prepared: list[Prepared]) -> tuple[dict[str, Any], dict[str, np
 
 
 def grade_session(
-    session: Session,
+    session: GradingSession,
     bank: Bank,
     exercises: list[Exercise],
     on_start: Callable[[str], None] = lambda exercise_id: None,
@@ -139,21 +167,45 @@ def grade_session(
     drill grade --watch does to compute it once for every round.
     """
     prepared = prepared or [prepare(bank, exercise) for exercise in exercises]
+    return grade_prepared(session, prepared, on_start)
+
+
+def grade_prepared(
+    session: GradingSession,
+    prepared: list[Prepared],
+    on_start: Callable[[str], None] = lambda exercise_id: None,
+) -> GradeReport:
+    """Grade the session's submission on exercises prepared once for many submissions."""
     plan, arrays = _worker_plan(prepared)
     by_id = {item.exercise.id: item for item in prepared}
+    started: dict[str, float] = {}
+
+    def start(exercise_id: str) -> None:
+        started[exercise_id] = time.monotonic()
+        on_start(exercise_id)
+
     results = {}
     interrupted = False
     try:
-        for exercise_id, outcome in session.run(plan, arrays, on_start):
+        for exercise_id, outcome in session.run(plan, arrays, start):
+            seconds = time.monotonic() - started.get(exercise_id, time.monotonic())
             item = by_id[exercise_id]
             # A submission's inf and NaN are findings to report, not warnings to print.
             with np.errstate(all="ignore"):
-                results[exercise_id] = judge(
-                    item.exercise, item.kind, item.plans, item.references, outcome, item.mistakes
+                results[exercise_id] = judge_exercise(
+                    item.exercise,
+                    item.check_type,
+                    item.plans,
+                    item.references,
+                    outcome,
+                    item.mistakes,
+                    session.memory_bytes >> 20,
                 )
+            results[exercise_id].seconds = seconds
+            results[exercise_id].crashed = outcome.status == "crashed"
     except KeyboardInterrupt:  # Ctrl-C: the results so far are still worth showing
         interrupted = True
-    graded = [results[e.id] for e in exercises if e.id in results]
+    graded = [results[item.exercise.id] for item in prepared if item.exercise.id in results]
     return GradeReport(str(session.solution), graded, session.sandbox, interrupted)
 
 
@@ -195,7 +247,7 @@ def validate_exercises(bank: Bank) -> list[str]:
 
 def _differs_somewhere(prepared: Prepared, entry: Any) -> bool:
     for plan, reference in zip(prepared.plans, prepared.references):
-        theirs = observe(prepared.kind.driver, entry, plan)
+        theirs = observe(prepared.check_type, entry, plan)
         if theirs.error or any(
             name not in theirs.values or compare(theirs.values[name], expected)
             for name, expected in reference.values.items()
@@ -210,5 +262,5 @@ def _is_stub(prepared: Prepared, exercise: Exercise) -> bool:
     entry = namespace.get(exercise.entry)
     if entry is None:
         return False
-    observation = observe(prepared.kind.driver, entry, prepared.plans[0])
-    return bool(observation.error) and observation.error["type"] == "NotImplementedError"
+    observation = observe(prepared.check_type, entry, prepared.plans[0])
+    return observation.raised("NotImplementedError")

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 # The worker imports drill from the same place as we do, whatever sys.path it starts with.
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -44,11 +44,16 @@ class Ungradeable(Exception):
     """The submission cannot be graded at all (missing, syntax error, dies at import…)."""
 
 
+# What became of an exercise's run: it ran (its cases came back), its entry is missing, it
+# ran out of time, or its process died or sent what drill cannot read.
+RunStatus = Literal["ran", "missing", "timeout", "crashed"]
+
+
 @dataclass
-class Outcome:
+class RunOutcome:
     """What became of one exercise in the worker."""
 
-    status: str  # ran | missing | timeout | crashed
+    status: RunStatus
     cases: list[dict[str, Any]] = field(default_factory=list)
     arrays: dict[str, Any] = field(default_factory=dict)  # name -> numpy array
     output: str = ""
@@ -179,7 +184,7 @@ def check_syntax(solution: Path) -> None:
 
 def open_session(
     solution: Path, timeout: float, memory_mb: int, strict: bool = False, watching: bool = False
-) -> Session:
+) -> GradingSession:
     """Check that the file can be graded at all, then start its worker.
 
     When `watching`, a syntax error is left for each round to report: the next save may fix it.
@@ -187,7 +192,7 @@ def open_session(
     resolved = checked_path(solution)
     if not watching:
         check_syntax(resolved)
-    return Session(resolved, timeout, memory_mb << 20, strict)
+    return GradingSession(resolved, timeout, memory_mb << 20, strict)
 
 
 def checked_path(solution: Path) -> Path:
@@ -207,7 +212,7 @@ def checked_path(solution: Path) -> Path:
     return resolved
 
 
-class Session:
+class GradingSession:
     """Grades the planned exercises of one submission, one sandboxed child per exercise."""
 
     def __init__(self, solution: Path, timeout: float, memory_bytes: int, strict: bool) -> None:
@@ -236,7 +241,7 @@ class Session:
             self._worker = None
         self._tmp.cleanup()
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> GradingSession:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -247,7 +252,7 @@ class Session:
         plan: dict[str, Any],
         arrays: dict[str, Any],
         on_start: Callable[[str], None] = lambda exercise_id: None,
-    ) -> Iterator[tuple[str, Outcome]]:
+    ) -> Iterator[tuple[str, RunOutcome]]:
         """Yield (exercise id, outcome) in plan order; raise Ungradeable if import fails.
 
         A session can run several times (drill grade --watch): the worker stays warm, and
@@ -267,14 +272,14 @@ class Session:
             on_start(exercise["id"])
             # Only drill's own code runs in the supervisor, so losing it is rare (a kernel
             # without signal scoping lets a submission kill it); the rest is graded afresh.
-            outcome: Outcome | None = None
+            outcome: RunOutcome | None = None
             try:
                 outcome = self._run_one(worker, exercise["id"])
                 # The supervisor handles commands in order: the next run can be asked for
                 # at once, and its `clean` is skipped as news of an earlier run.
                 worker.send(command="end")
             except WorkerGone as error:
-                lost = Outcome("crashed", detail=f"the grading process died: {error}")
+                lost = RunOutcome("crashed", detail=f"the grading process died: {error}")
                 outcome = outcome or lost
                 worker = self._restart(worker)
             yield exercise["id"], outcome
@@ -313,7 +318,7 @@ class Session:
             raise WorkerGone(f"it sent '{message.get('event')}' instead of 'ready'")
         return message
 
-    def _run_one(self, worker: Worker, exercise_id: str) -> Outcome:
+    def _run_one(self, worker: Worker, exercise_id: str) -> RunOutcome:
         """Run one exercise in a fresh child, by a deadline set here and now."""
         read_end, write_end = os.pipe()
         self.runs += 1
@@ -321,7 +326,8 @@ class Session:
             try:
                 worker.send(fd=write_end, command="run", exercise=exercise_id)
             finally:
-                os.close(write_end)  # the supervisor has its own copy now: EOF comes from it
+                # Closed exactly once: a second close could hit another thread's new descriptor.
+                os.close(write_end)
             return Run(self, worker, read_end, time.monotonic() + self.timeout).outcome()
         finally:
             os.close(read_end)
@@ -330,7 +336,7 @@ class Session:
 class Run:
     """Reading one exercise's pipe and the supervisor's news until an outcome is known."""
 
-    def __init__(self, session: Session, worker: Worker, pipe: int, deadline: float) -> None:
+    def __init__(self, session: GradingSession, worker: Worker, pipe: int, deadline: float) -> None:
         from drill.grader import wire
 
         self.session = session
@@ -341,7 +347,7 @@ class Run:
         self.imported = False  # this run's child has imported the file
         self.pipe_open = True
 
-    def outcome(self) -> Outcome:
+    def outcome(self) -> RunOutcome:
         from drill.grader import wire
 
         while True:
@@ -366,9 +372,9 @@ class Run:
                     if event == "exited" and message.get("run") == self.session.runs:
                         return self._exited(message.get("status"))
             except wire.WireError as error:
-                return Outcome("crashed", detail=f"it sent malformed data ({error})")
+                return RunOutcome("crashed", detail=f"it sent malformed data ({error})")
 
-    def _read(self, chunk: bytes) -> Outcome | None:
+    def _read(self, chunk: bytes) -> RunOutcome | None:
         if not chunk:
             self.pipe_open = False
             return None
@@ -378,7 +384,7 @@ class Run:
                 return found
         return None
 
-    def _frame(self, header: dict[str, Any], payload: bytes) -> Outcome | None:
+    def _frame(self, header: dict[str, Any], payload: bytes) -> RunOutcome | None:
         from drill.grader import wire
 
         event = header.get("event")
@@ -389,17 +395,17 @@ class Run:
             failure = wire.parse_import_failure(header)
             if not self.session.imported:
                 raise Ungradeable(_import_failure(self.session.solution, failure))
-            return Outcome("crashed", detail="importing the file failed this time")
+            return RunOutcome("crashed", detail="importing the file failed this time")
         if event == "done" and self.imported:
             result = wire.parse_done(header, payload, self.session.memory_bytes)
             if result.get("missing"):
-                return Outcome("missing", output=result["output"])
-            return Outcome(
+                return RunOutcome("missing", output=result["output"])
+            return RunOutcome(
                 "ran", cases=result["cases"], arrays=result["arrays"], output=result["output"]
             )
         raise wire.WireError(f"an unexpected '{str(event)[:40]}' message")
 
-    def _exited(self, status: Any) -> Outcome:
+    def _exited(self, status: Any) -> RunOutcome:
         """The child is gone: read what it left in the pipe, else it died without results."""
         os.set_blocking(self.pipe, False)
         with contextlib.suppress(BlockingIOError):
@@ -413,16 +419,16 @@ class Run:
                 f"{self.session.solution.name} ended the grading process while being imported "
                 f"({_describe_exit(code)}); does it call os._exit or crash at import?"
             )
-        return Outcome("crashed", detail=f"{_describe_exit(code)} before reporting its results")
+        return RunOutcome("crashed", detail=f"{_describe_exit(code)} before reporting its results")
 
-    def _timed_out(self) -> Outcome:
+    def _timed_out(self) -> RunOutcome:
         timeout = self.session.timeout
         if not self.session.imported:
             raise Ungradeable(
                 f"importing {self.session.solution.name} did not finish within {timeout:g} s; "
                 "does it run something at import time?"
             )
-        return Outcome("timeout", detail=f"it did not finish within {timeout:g} s")
+        return RunOutcome("timeout", detail=f"it did not finish within {timeout:g} s")
 
 
 def _protections(value: Any) -> dict[str, str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from drill.bank import Bank, Exercise
 from drill.grader.grade import grade_session, prepare
 from drill.grader.results import GradeReport
-from drill.grader.runner import Session, Ungradeable
+from drill.grader.runner import GradingSession, Ungradeable
 
 # Milliseconds of quiet after a change before grading: an editor's save is several events.
 SETTLE_MS = 10
@@ -23,7 +23,7 @@ GROUP_MS = 500
 
 
 def watch_and_grade(
-    session: Session,
+    session: GradingSession,
     bank: Bank,
     exercises: list[Exercise],
     on_report: Callable[[GradeReport], None],

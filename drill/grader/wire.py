@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from drill.grader.records import VALUE_KINDS
+
 LINE_LIMIT = 1 << 20  # bytes of one JSON line
 PAYLOAD_LIMIT = 256 << 20  # bytes of one .npz archive
 OUTPUT_LIMIT = 8000  # characters of printed output kept per exercise
@@ -34,7 +36,6 @@ TEXT_LIMIT = 4000  # characters of any other text (messages, tracebacks)
 NAME_LIMIT = 200
 VALUES_LIMIT = 10_000  # values recorded in one case
 KEY = re.compile(r"[A-Za-z0-9_]{1,64}\Z")
-VALUE_KINDS = frozenset({"missing", "none", "text", "bool", "number", "array", "object"})
 SPECIAL_NUMBERS = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 # The only array types exchanged: bool, integers and floats in this machine's byte order.
 DTYPES = frozenset(
@@ -89,8 +90,11 @@ def encode(values: Mapping[str, Any], prefix: str) -> tuple[dict[str, Any], dict
         elif isinstance(value, (int, float, np.integer, np.floating)):
             meta[name] = {"kind": "number", "value": _json_number(value)}
         elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-            arrays[key] = np.ascontiguousarray(value)
+            # np.array keeps a 0-d array 0-d (ascontiguousarray would make it shape (1,)).
+            arrays[key] = np.array(value, order="C")
             meta[name] = {"kind": "array", "key": key, "type": type(value).__name__}
+        elif isinstance(value, np.ndarray):  # complex, strings, objects: not numbers drill reads
+            meta[name] = {"kind": "object", "type": f"array of dtype {value.dtype}"}
         else:
             meta[name] = {"kind": "object", "type": type(value).__name__}
     return meta, arrays
@@ -120,7 +124,7 @@ def pack_arrays(arrays: Mapping[str, np.ndarray]) -> tuple[dict[str, Any], bytes
     index: dict[str, Any] = {}
     chunks = []
     for key, value in arrays.items():
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value, order="C")  # ascontiguousarray would make a 0-d array (1,)
         index[key] = {"dtype": array.dtype.str, "shape": list(array.shape)}
         chunks.append(array.tobytes())
     return index, b"".join(chunks)

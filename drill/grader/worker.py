@@ -15,9 +15,11 @@ through exactly the same calls.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib.util
 import json
+import operator
 import os
 import resource
 import select
@@ -26,13 +28,14 @@ import signal
 import socket
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import CodeType
 from typing import Any
 
 import numpy as np
 
 from drill.grader import sandbox, wire
+from drill.grader.records import Key, Stage
 from drill.grader.wire import MISSING as _MISSING
 from drill.grader.wire import encode, limit
 
@@ -52,17 +55,17 @@ class Recorder:
         self.error: dict[str, str] | None = None
         self.solution_file = solution_file
 
-    def put(self, name: str, value: Any) -> None:
-        self.values[name] = value
+    def put(self, key: Key, value: Any) -> None:
+        self.values[key.wire()] = value
 
-    def run(self, stage: str, call: Callable[[], Any]) -> Any:
+    def run(self, stage: Stage, call: Callable[[], Any]) -> Any:
         try:
             return call()
         except Exception as exc:  # the submission's own failure, recorded for the parent
             self.fail(stage, exc)
             raise Stop from None
 
-    def fail(self, stage: str, exc: BaseException) -> None:
+    def fail(self, stage: Stage, exc: BaseException) -> None:
         self.error = {
             "stage": stage,
             "type": type(exc).__name__,
@@ -96,14 +99,14 @@ def drive_layer(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], 
     init_args = _arguments(init, case, arrays)
     x = _copy(arrays[case["input"]])
     layer = rec.run("constructor", lambda: entry(*init_args))
-    rec.put("output", rec.run("forward", lambda: layer.forward(x)))
+    rec.put(Key.result("output"), rec.run("forward", lambda: layer.forward(x)))
     _snapshot(rec, "forward", init, init_args, {case["input"]: x})
     grad_output = _copy(arrays["grad_output"])
     grad_input = rec.run("backward", lambda: layer.backward(grad_output))
     if case["grad_input"]:
-        rec.put("grad_input", grad_input)
+        rec.put(Key.result("grad_input"), grad_input)
     for attribute in case["grads"].values():
-        rec.put(attribute, getattr(layer, attribute, _MISSING))
+        rec.put(Key.result(attribute), getattr(layer, attribute, _MISSING))
     _snapshot(rec, "backward", init, init_args, {case["input"]: x, "grad_output": grad_output})
     for index, probe in enumerate(case["probes"]):
         for sign in (1, -1):
@@ -116,9 +119,8 @@ def drive_layer(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], 
                 step = sign * probe["eps"] * arrays[probe["direction"]]
             shifted[probe["target"]] = shifted[probe["target"]] + step
             args = [shifted[name] for name in init]
-            name = f"probe {index} {'+' if sign > 0 else '-'}"
             rec.put(
-                name,
+                Key.probed(probe["target"], index, sign),
                 rec.run("probe", lambda a=args, n=shifted: entry(*a).forward(n[case["input"]])),
             )
 
@@ -127,7 +129,7 @@ def drive_function(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any
     """Call the function once and record what it returns, by the declared structure."""
     args = _arguments(case["args"], case, arrays)
     result = rec.run("call", lambda: entry(*args, **case["kwargs"]))
-    _unpack(result, case["returns"], rec, "result")
+    _unpack(result, case["returns"], rec, "")
     _snapshot(rec, "call", case["args"], args, {})
 
 
@@ -141,50 +143,135 @@ def drive_numerical_gradient(entry: Any, case: Mapping[str, Any], arrays: Mappin
         shapes.append(tuple(np.shape(point)))
         return target(np.asarray(point, dtype=float))
 
-    rec.put("gradient", rec.run("call", lambda: entry(f, x, **case["kwargs"])))
-    rec.put("x after the call", x)
+    rec.put(Key.result("gradient"), rec.run("call", lambda: entry(f, x, **case["kwargs"])))
+    rec.put(Key.snapshot("x", "call"), x)
     wrong = [s for s in shapes if s != x.shape]
-    rec.put("calls of f with a wrong shape", len(wrong))
+    rec.put(Key.result("calls of f with a wrong shape"), len(wrong))
 
 
 def drive_autograd(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder):
     """Build the case's expression from the submission's Value class and run backward()."""
+    tree = parse_expression(case["expression"], case["inputs"])
     leaves = rec.run("constructor", lambda: {k: entry(v) for k, v in case["inputs"].items()})
-    out = rec.run("expression", lambda: eval(case["expression"], {"__builtins__": {}}, leaves))
+    out = rec.run("expression", lambda: evaluate_expression(tree, dict(leaves)))
     rec.run("backward", out.backward)
-    rec.put("data", rec.run("expression", lambda: out.data))
+    rec.put(Key.result("data"), rec.run("expression", lambda: out.data))
     for name, leaf in leaves.items():
-        rec.put(f"{name}.grad", getattr(leaf, "grad", _MISSING))
+        rec.put(Key.result(f"{name}.grad"), getattr(leaf, "grad", _MISSING))
 
 
-DRIVERS: dict[str, Callable[..., None]] = {
-    "layer": drive_layer,
-    "function": drive_function,
-    "numerical_gradient": drive_numerical_gradient,
-    "autograd": drive_autograd,
+# --- autograd expressions: arithmetic over named leaves, never eval ------------------------
+
+AUTOGRAD_METHODS = frozenset({"relu", "tanh", "exp"})
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
 }
 
 
-def _snapshot(rec: Recorder, stage: str, names: list[str], values: list, extra: dict) -> None:
+class ExpressionError(ValueError):
+    """An autograd expression uses something outside its small arithmetic language."""
+
+
+def parse_expression(text: str, leaves: Iterable[str]) -> ast.expr:
+    """The checked tree of an autograd expression; SyntaxError or ExpressionError otherwise.
+
+    Allowed: the case's leaves, names bound by `name := …` earlier in the expression, int and
+    float literals, + - * / ** and unary - +, and the calls v.relu(), v.tanh(), v.exp().
+    """
+    tree = ast.parse(text, mode="eval").body
+    _check_expression(tree, set(leaves))
+    return tree
+
+
+def _check_expression(node: ast.AST, bound: set[str]) -> None:
+    """Walk `node` in evaluation order; `bound` gains the names := binds."""
+    if isinstance(node, ast.Constant):
+        if type(node.value) not in (int, float):
+            raise ExpressionError(f"only numbers may be literals, not {node.value!r:.40}")
+    elif isinstance(node, ast.Name):
+        if node.id not in bound:
+            raise ExpressionError(f"'{node.id}' is neither an input nor bound earlier by :=")
+    elif isinstance(node, ast.NamedExpr):
+        _check_expression(node.value, bound)
+        if node.target.id.startswith("_"):
+            raise ExpressionError(f"'{node.target.id}' may not be bound")
+        bound.add(node.target.id)
+    elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        _check_expression(node.left, bound)
+        _check_expression(node.right, bound)
+    elif isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        _check_expression(node.operand, bound)
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in AUTOGRAD_METHODS
+        and not node.args
+        and not node.keywords
+    ):
+        _check_expression(node.func.value, bound)
+    else:
+        what = type(node).__name__
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            what = f"calling .{node.func.attr}(…)"
+        elif isinstance(node, ast.Attribute):
+            what = f"the attribute .{node.attr}"
+        allowed = ", ".join(f".{name}()" for name in sorted(AUTOGRAD_METHODS))
+        raise ExpressionError(
+            f"{what} is not allowed; use inputs, numbers, + - * / **, unary -, := and {allowed}"
+        )
+
+
+def evaluate_expression(node: ast.expr, names: dict[str, Any]) -> Any:
+    """The value of a tree that parse_expression accepted; `names` gains the := bindings."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return names[node.id]
+    if isinstance(node, ast.NamedExpr):
+        names[node.target.id] = evaluate_expression(node.value, names)
+        return names[node.target.id]
+    if isinstance(node, ast.BinOp):
+        left = evaluate_expression(node.left, names)
+        return _BINARY[type(node.op)](left, evaluate_expression(node.right, names))
+    if isinstance(node, ast.UnaryOp):
+        return _UNARY[type(node.op)](evaluate_expression(node.operand, names))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return getattr(evaluate_expression(node.func.value, names), node.func.attr)()
+    raise ExpressionError(f"{type(node).__name__} was not checked")
+
+
+def _snapshot(rec: Recorder, stage: Stage, names: list[str], values: list, extra: dict) -> None:
     """Copies of the array arguments after a call, so the parent can see what was modified."""
     for name, value in [*zip(names, values), *extra.items()]:
         if isinstance(value, np.ndarray):
-            rec.put(f"{name} after {stage}", value.copy())
+            rec.put(Key.snapshot(name, stage), value.copy())
 
 
 def _unpack(result: Any, shape: Any, rec: Recorder, where: str) -> None:
-    """Record a returned value by the declared structure: a name, a list, or a mapping."""
+    """Record a returned value by the declared structure: a name, a list, or a mapping.
+
+    `where` is the place in the return value, "" for all of it, "[1]['W1']" deeper in.
+    """
     if isinstance(shape, str):
-        rec.put(shape, result)
+        rec.put(Key.result(shape), result)
     elif isinstance(shape, list):
         if not isinstance(result, (tuple, list)) or len(result) != len(shape):
-            rec.put(f"{where} structure", f"expected a tuple of {len(shape)}, got {_kind(result)}")
+            found = f"expected a tuple of {len(shape)}, got {_kind(result)}"
+            rec.put(Key.structure(where), found)
             return
         for index, (item, inner) in enumerate(zip(result, shape)):
             _unpack(item, inner, rec, f"{where}[{index}]")
     else:
         if not isinstance(result, Mapping):
-            rec.put(f"{where} structure", f"expected a dict, got {_kind(result)}")
+            rec.put(Key.structure(where), f"expected a dict, got {_kind(result)}")
             return
         for key, inner in shape.items():
             _unpack(result.get(key, _MISSING), inner, rec, f"{where}[{key!r}]")
@@ -274,13 +361,16 @@ def _run_exercise(module: Any, exercise: Mapping[str, Any], arrays: Any, solutio
         entry = getattr(module, exercise["entry"], None)
         if entry is None:
             return {"missing": True}, {}, capture.text()
+        from drill.grader.checks import CHECK_TYPES  # already loaded by main
+
+        check_type = CHECK_TYPES[exercise["check_type"]]
         meta_cases: list[dict[str, Any]] = []
         out_arrays: dict[str, Any] = {}
         for number, case in enumerate(exercise["cases"]):
             rec = Recorder(solution)
             try:
                 case_arrays = {name: arrays[key] for name, key in case["arrays"].items()}
-                DRIVERS[exercise["driver"]](entry, case, case_arrays, rec)
+                check_type.drive(entry, case, case_arrays, rec)
             except Stop:
                 pass
             except BaseException as exc:  # SystemExit and the like: the case cannot go on
@@ -288,6 +378,8 @@ def _run_exercise(module: Any, exercise: Mapping[str, Any], arrays: Any, solutio
             meta, case_out = encode(rec.values, f"c{number}_")
             meta_cases.append({"values": meta, "error": rec.error})
             out_arrays.update(case_out)
+            if rec.error is not None and rec.error["type"] == "MemoryError":
+                break  # the next cases would only run into the cap again, slowly
         return {"cases": meta_cases}, out_arrays, capture.text()
     finally:
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
@@ -486,6 +578,8 @@ def main(argv: list[str]) -> None:
     """The worker process: argv is parent pid, control fd, solution, plan, scratch, memory."""
     names = ("parent", "control", "solution", "plan", "scratch", "memory")
     args = dict(zip(names, argv))
+    import drill.grader.checks  # noqa: F401  the check types and their drivers, before user code
+
     parent = int(args["parent"])
     sandbox.die_with_parent(lambda: os.getppid() == parent)
     control = socket.socket(fileno=int(args["control"]))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -24,8 +26,6 @@ class Verdict:
 
 # Absorbs binary rounding, so that typing exactly value ± tolerance still counts as right.
 _FLOAT_SLACK = 1e-9
-
-_NUMBER_EXAMPLES = "e.g. 0.25, 1/4 or 9.5e-7"
 
 
 class InvalidAnswer(ValueError):
@@ -54,19 +54,136 @@ def parse_choice(text: str, option_count: int) -> frozenset[str]:
     return frozenset(letters)
 
 
+# -- numbers and arithmetic -----------------------------------------------------------------
+
+_FUNCTIONS: dict[str, Callable[[float], float]] = {
+    "sqrt": math.sqrt,
+    "exp": math.exp,
+    "log": math.log,
+    "ln": math.log,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tanh": math.tanh,
+}
+_CONSTANTS = {"pi": math.pi, "e": math.e}
+_OPERATORS: dict[type[ast.operator], Callable[[float, float], float]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: _power(a, b),
+}
+# Typographic operators people paste from the prompt, and ^ for a power.
+_SPELLINGS = str.maketrans({"−": "-", "×": "*", "·": "*", "÷": "/", "^": "**"})
+# Longer text is no answer anyone types; the bound also keeps the parser's recursion shallow.
+_MAX_LENGTH = 200
+ALLOWED_ARITHMETIC = "numbers, + - * / **, parentheses, sqrt exp log sin cos tanh, pi and e"
+
+
 def parse_number(text: str) -> float:
-    """A finite number written as a decimal, in scientific notation, or as a fraction a/b."""
-    cleaned = text.strip().replace(" ", "")
-    numerator, slash, denominator = cleaned.partition("/")
+    """The value of a number or an arithmetic expression such as `1/4` or `sqrt(2/576)`.
+
+    Evaluated by walking its syntax tree over numbers, unary ±, + − × ÷ **, parentheses,
+    the functions sqrt, exp, log (= ln), sin, cos, tanh and the constants pi and e; nothing
+    is executed. Raises InvalidAnswer with a one-line reason for anything else, and for a
+    result that is not a finite real number.
+    """
+    shown = text.strip()
+    if len(shown) > _MAX_LENGTH:
+        raise InvalidAnswer(f"that answer is too long for a number ({len(shown)} characters)")
     try:
-        number = float(numerator)
-        if slash:
-            number /= float(denominator)
-    except (ValueError, ZeroDivisionError):
-        raise InvalidAnswer(f"{text.strip()!r} is not a number; type {_NUMBER_EXAMPLES}") from None
+        tree = ast.parse(shown.translate(_SPELLINGS), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise InvalidAnswer(
+            f"{shown!r} is not a number; write a number or arithmetic with {ALLOWED_ARITHMETIC}"
+        ) from None
+    try:
+        number = _evaluate(tree.body)
+    except _NotAllowed as error:
+        raise InvalidAnswer(
+            f"{shown!r} is not a number: {error} is not allowed; use {ALLOWED_ARITHMETIC}"
+        ) from None
+    except ZeroDivisionError:
+        raise InvalidAnswer(f"{shown!r} is not a number: it divides by zero") from None
+    except OverflowError:
+        raise InvalidAnswer(f"{shown!r} is too large a number") from None
+    except ValueError:
+        raise InvalidAnswer(f"{shown!r} is not a real number") from None
     if not math.isfinite(number):
-        raise InvalidAnswer(f"{text.strip()!r} is not a finite number; type {_NUMBER_EXAMPLES}")
+        raise InvalidAnswer(f"{shown!r} is not a finite number")
     return number
+
+
+class _NotAllowed(Exception):
+    """A part of the expression outside the arithmetic drill evaluates; str() names it."""
+
+
+def _evaluate(node: ast.expr) -> float:
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise _NotAllowed(f"the literal {node.value!r}")
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
+        operand = _evaluate(node.operand)
+        return -operand if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.BinOp):
+        operator = _OPERATORS.get(type(node.op))
+        if operator is None:
+            raise _NotAllowed(f"the operator {_source(node)!r}")
+        return _finite(operator(_evaluate(node.left), _evaluate(node.right)))
+    if isinstance(node, ast.Name):
+        if node.id not in _CONSTANTS:
+            raise _NotAllowed(f"the name {node.id!r}")
+        return _CONSTANTS[node.id]
+    if isinstance(node, ast.Call):
+        function = _FUNCTIONS.get(node.func.id) if isinstance(node.func, ast.Name) else None
+        if function is None or node.keywords or len(node.args) != 1:
+            raise _NotAllowed(f"the call {_source(node)!r}")
+        return _finite(function(_evaluate(node.args[0])))
+    raise _NotAllowed(repr(_source(node)))
+
+
+def _power(base: float, exponent: float) -> float:
+    # math.pow works on floats and raises OverflowError at once, so 9**9**9 cannot hang.
+    if base == 0 and exponent < 0:
+        raise ZeroDivisionError
+    return math.pow(base, exponent)
+
+
+def _finite(number: float) -> float:
+    """`number`, or OverflowError when a product or sum left the floats' range."""
+    if math.isinf(number):
+        raise OverflowError
+    return number
+
+
+def _source(node: ast.expr) -> str:
+    return ast.unparse(node)
+
+
+# Examples for the answer guide, by form; the first of each form that is not the question's
+# own answer is shown, so an example never gives the answer away.
+_EXAMPLES = (("0.5", "12.5", "-3"), ("3/8", "-40/3"), ("sqrt(2)/4", "exp(3)"))
+
+
+def number_examples(question: Question) -> str:
+    """Ways to write a number, none within tolerance of `question`'s value, e.g.
+    "e.g. 0.5, 3/8 or sqrt(2)/4"; empty when the tolerance is so wide that every one is."""
+    chosen = []
+    for candidates in _EXAMPLES:
+        for example in candidates:
+            if not _accepts(question, parse_number(example)):
+                chosen.append(example)
+                break
+    if len(chosen) < 2:
+        return f"e.g. {chosen[0]}" if chosen else ""
+    return f"e.g. {', '.join(chosen[:-1])} or {chosen[-1]}"
+
+
+def _accepts(question: Question, number: float) -> bool:
+    assert question.value is not None and question.tolerance is not None
+    slack = _FLOAT_SLACK * max(1.0, abs(question.value))
+    return abs(number - question.value) <= question.tolerance + slack
 
 
 def judge(question: Question, text: str) -> Verdict:
@@ -81,11 +198,7 @@ def judge(question: Question, text: str) -> Verdict:
     if question.kind == "choice":
         chosen = parse_choice(text, len(question.options))
         return Verdict("right" if chosen == frozenset(question.correct) else "wrong")
-    assert question.value is not None and question.tolerance is not None
-    number = parse_number(text)
-    slack = _FLOAT_SLACK * max(1.0, abs(question.value))
-    right = abs(number - question.value) <= question.tolerance + slack
-    return Verdict("right" if right else "wrong")
+    return Verdict("right" if _accepts(question, parse_number(text)) else "wrong")
 
 
 def _judge_formula(question: Question, text: str) -> Verdict:

@@ -1,7 +1,7 @@
 """The quiz loop, free of any terminal: pick questions, ask, judge, record.
 
 The clock, the user and the recorder (the progress store) are passed in, so the loop runs
-the same against a real terminal (drill.quiz.view) and against a scripted fake in the tests.
+the same against a real terminal (drill.quiz.terminal) and against a scripted fake in the tests.
 """
 
 from __future__ import annotations
