@@ -471,7 +471,7 @@ def test_a_class_is_graded_strictly_unless_told_otherwise(class_dir, monkeypatch
 
 
 def result(exercise_id: str, status: str, points: float, seconds: float, *mistakes: str):
-    checks = [CheckResult(name=f"c{i}", passed=False, mistake=m) for i, m in enumerate(mistakes)]
+    checks = [CheckResult(name=f"c{i}", status="failed", mistake=m) for i, m in enumerate(mistakes)]
     out = ExerciseResult(exercise_id, exercise_id, status, "", points, 5, checks)
     out.seconds = seconds
     out.crashed = status == "error" and not mistakes
