@@ -26,7 +26,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from drill.grader.wire import FrameReader
 
 # The worker imports drill from the same place as we do, whatever sys.path it starts with.
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -79,10 +82,9 @@ class Worker:
     """The worker process and its control socket; started early so its start-up overlaps ours."""
 
     def __init__(self, solution: Path, workdir: Path, memory_bytes: int) -> None:
-        from drill.grader import wire
-
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._reader = wire.FrameReader()
+        # Made on the first answer: wire.py imports NumPy, which must not delay our start.
+        self._reader: FrameReader | None = None
         self._pending: list[dict[str, Any]] = []  # messages read but not yet handed out
         env = dict(os.environ)
         env.update({name: "1" for name in THREAD_VARIABLES})
@@ -138,6 +140,7 @@ class Worker:
                 data = b""
             if not data:
                 raise WorkerGone(_describe_exit(self._exit_code()))
+            self._reader = self._reader or wire.FrameReader()
             try:
                 frames = self._reader.feed(data)
                 self._pending.extend(wire.parse_control(header) for header, _ in frames)

@@ -516,7 +516,6 @@ class Supervisor:
         """Confine this process, import the submission, run one exercise, send the results."""
         sandbox.die_with_parent(lambda: os.getppid() == supervisor)
         os.setpgid(0, 0)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         keep = sorted({fd, self.ruleset} - {-1})
         low = 3
         for kept in keep:  # everything else drill holds: the control socket, the plan files…
