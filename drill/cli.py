@@ -698,9 +698,10 @@ def _watch(
 
     from drill.grader.report import render
     from drill.grader.watch import watch_and_grade
+    from drill.text import visible
 
     console = Console(highlight=False)
-    title = f"drill grade --watch {session.solution.name}"
+    title = f"drill grade --watch {visible(session.solution.name)}"
 
     def heading(report: GradeReport | None) -> None:
         console.clear()
@@ -716,7 +717,7 @@ def _watch(
         previous = signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number))
         try:
             if json_output:
-                typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+                typer.echo(json.dumps(report.to_json()))  # every control character escaped
             else:
                 heading(report)
                 render(report, console)
@@ -971,7 +972,7 @@ def interview(
     on request (? alone on the line), and each one is noted. A code question is answered in a
     file: its starter is written into --dir, and typing done grades it (again after a fix,
     or s to move on with the grade). s moves to the next question, q or Ctrl-C ends the
-    interview early. No new question starts once the time is up.
+    interview early. No new question starts once the time is up: those left score 0.
 
     It ends with a scorecard: per question the time against its budget, the verdict
     (auto-scored, graded or self-rated), the hints used and the points (one per question);

@@ -87,6 +87,14 @@ def test_check_reports_a_stub_that_is_not_a_stub(tmp_path):
     assert problem == f"{exercise}: the stub does not raise NotImplementedError"
 
 
+def test_check_reports_a_stub_with_a_syntax_error_and_its_line(tmp_path):
+    questions, exercise, _ = fixture_copy(tmp_path)
+    text = exercise.read_text().replace("      def forward(self, x):", "      def forward(self, x:")
+    exercise.write_text(text)
+    (problem,) = check_problems(questions)
+    assert problem.startswith(f"{exercise}: the stub has a syntax error on its line 7: ")
+
+
 def test_check_reports_a_mistake_that_behaves_like_the_reference(tmp_path):
     questions, exercise, _ = fixture_copy(tmp_path)
     text = exercise.read_text().replace(

@@ -389,7 +389,9 @@ def test_an_exception_shows_the_users_traceback_not_the_graders(tmp_path):
     path = hostile(
         tmp_path, {"self.grad_b = grad_output.sum(axis=0)": "self.grad_b = grad_output.sum(axis=7)"}
     )
-    code, output = run_grade(str(path), "--only", "linear")
+    # Wide enough that the traceback's long temporary path is not folded across lines.
+    result = runner.invoke(app, ["grade", str(path), "--only", "linear"], env={"COLUMNS": "400"})
+    code, output = result.exit_code, result.output
     assert code == 1
     assert "AxisError" in output
     assert "solution.py" in output

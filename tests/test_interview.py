@@ -313,8 +313,13 @@ def test_no_new_question_once_the_time_is_up() -> None:
         seconds_per_read=40.0,
     )
     assert scorecard.ended == "time up"
-    assert [s.id for s in scorecard.questions] == ["chain-rule-basics"]
+    assert rows(scorecard) == [
+        ("chain-rule-basics", "self-rated", "easy", 0, 1.0),
+        ("mse-gradient", "skipped", "not reached", 0, 0.0),
+    ]
+    assert (scorecard.points, scorecard.max_points) == (1.0, 2)
     assert scorecard.questions[0].seconds == 80.0
+    assert scorecard.questions[1].seconds == 0.0
     assert ("question", ("mse-gradient", 2, 2)) not in candidate.events
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from pty_screen import DrillTerminal
+from rich.cells import cell_len
 from typer.testing import CliRunner, Result
 
 from drill.cli import app
@@ -199,3 +200,19 @@ def test_help_explains_the_interview() -> None:
     words = " ".join(result.stdout.split())
     for phrase in ["--questions", "--minutes", "--difficulty", "--dir", "--json", "typing done"]:
         assert phrase in words
+
+
+def test_a_narrow_terminal_gets_one_block_per_question(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["interview", "--bank", str(FIXTURE_BANK), "--seed", "1", "--dir", str(tmp_path)],
+        input="x\n3\n?\ny\n2\ns\n",
+        env={**PLAIN, "COLUMNS": "40"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout
+    assert max(cell_len(line) for line in result.stdout.splitlines()) <= 40
+    assert re.search(
+        r"mse-gradient\n  0:0\d / 5:00 · self-rated · hard\n  1 hint\(s\) · 0.5 / 1 points\n",
+        result.stdout,
+    )

@@ -385,7 +385,9 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         for name in names
     ]
     while not all((tmp_path / f"ready-{name}").exists() for name in names):
-        assert all(writer.poll() is None for writer in writers), "a writer died while starting"
+        for writer in writers:
+            if writer.poll() is not None:
+                pytest.fail(f"a writer died while starting: {writer.communicate()[1]}")
         time.sleep(0.01)
     (tmp_path / "go").touch()
     for writer in writers:

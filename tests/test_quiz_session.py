@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -287,3 +288,9 @@ def test_count_limits_the_pick() -> None:
 )
 def test_filters_combine_and_ignore_case(filters: Filters, expected: list[str]) -> None:
     assert ids(matching(QUESTIONS.values(), filters)) == expected
+
+
+def test_a_tiny_tolerance_is_not_widened_by_the_rounding_slack() -> None:
+    tight = dataclasses.replace(QUESTIONS["sigmoid-max-slope"], value=5.96e-8, tolerance=1e-10)
+    assert judge(tight, "5.965e-8").outcome == "right"
+    assert judge(tight, "6e-8").outcome == "wrong"

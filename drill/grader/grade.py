@@ -258,7 +258,12 @@ def _differs_somewhere(prepared: Prepared, entry: Any) -> bool:
 
 def _is_stub(prepared: Prepared, exercise: Exercise) -> bool:
     namespace: dict[str, Any] = {"np": np}
-    exec(compile(exercise.stub, f"{exercise.id} stub", "exec"), namespace)
+    try:
+        code = compile(exercise.stub, f"{exercise.id} stub", "exec")
+    except SyntaxError as error:
+        line = error.lineno
+        raise SpecError(f"the stub has a syntax error on its line {line}: {error.msg}") from None
+    exec(code, namespace)
     entry = namespace.get(exercise.entry)
     if entry is None:
         return False

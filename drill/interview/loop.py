@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from drill.bank import Question
 
 DONE_COMMAND = "done"
-DEFAULT_MINUTES = 45
 DEFAULT_QUESTIONS = 3
 # The kinds of a set in the order they are dealt: the first three are a real round's mix.
 KIND_ORDER = ("concept", "derivation", "code", "numeric", "choice", "formula")
@@ -224,6 +223,10 @@ class Interview:
             for position, question in enumerate(self.questions, start=1):
                 if self.elapsed() >= self.total_seconds:
                     self.scorecard.ended = "time up"
+                    # As in a real round, what time left unasked counts against the total.
+                    for unasked in self.questions[position - 1 :]:
+                        attempt = _Attempt(unasked, started_at=self.clock())
+                        self._score(attempt, "skipped", "not reached", 0.0)
                     break
                 self._ask(question, position)
         except _EndInterview:

@@ -108,8 +108,8 @@ def scorecard_view(scorecard: Scorecard, width: int) -> RenderableType:
         blocks = Text().append("Interview scorecard\n", style="bold")
         for score, row in zip(scorecard.questions, rows, strict=True):
             blocks.append(f"{score.id}\n  ").append_text(row[1])
-            blocks.append(f" · {score.verdict} · {score.result} · {score.hints_used} hint(s)")
-            blocks.append(f" · {row[5].plain} points\n")
+            blocks.append(f" · {score.verdict} · {score.result}\n")
+            blocks.append(f"  {score.hints_used} hint(s) · {row[5].plain} points\n")
         blocks.rstrip()
         return Group(blocks, total)
     table = Table(title="Interview scorecard", header_style="bold")

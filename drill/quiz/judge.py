@@ -24,7 +24,8 @@ class Verdict:
     reasons: tuple[str, ...] = ()
 
 
-# Absorbs binary rounding, so that typing exactly value ± tolerance still counts as right.
+# Absorbs binary rounding, so that typing exactly value ± tolerance still counts as right;
+# relative to the numbers involved, so a tiny tolerance (1e-10 on 6e-8) stays tight.
 _FLOAT_SLACK = 1e-9
 
 
@@ -182,7 +183,7 @@ def number_examples(question: Question) -> str:
 
 def _accepts(question: Question, number: float) -> bool:
     assert question.value is not None and question.tolerance is not None
-    slack = _FLOAT_SLACK * max(1.0, abs(question.value))
+    slack = _FLOAT_SLACK * max(abs(question.value), question.tolerance)
     return abs(number - question.value) <= question.tolerance + slack
 
 

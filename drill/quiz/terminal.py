@@ -175,12 +175,15 @@ class TerminalQuiz:
 
 
 def drop_typeahead(session: PromptSession[str]) -> None:
-    """Forget keys typed but not read yet, by the terminal and by prompt_toolkit."""
-    import termios
-
+    """Forget keys typed but not read yet, by the terminal (POSIX) and by prompt_toolkit."""
     from prompt_toolkit.input.typeahead import clear_typeahead
 
-    termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+    try:
+        import termios
+    except ImportError:  # Windows: prompt_toolkit's own buffer is all there is to clear
+        pass
+    else:
+        termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
     clear_typeahead(session.input)
 
 
