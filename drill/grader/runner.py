@@ -40,6 +40,7 @@ BOOT = (
 # Starting Python and NumPy is drill's own work, not the submission's: it gets a deadline of
 # its own, generous enough for a loaded machine, so --timeout measures only the user's code.
 STARTUP_TIMEOUT = 60.0
+CLEANUP_TIMEOUT = 10.0  # for the supervisor to kill what a run left, before drill exits
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -239,10 +240,28 @@ class GradingSession:
         return Worker(self.solution, self.workdir, self.memory_bytes)
 
     def close(self) -> None:
+        """Have the supervisor kill what the last run left, then stop the worker.
+
+        Killing the worker alone would do in a PID namespace, which dies with it; a child
+        subreaper's orphans would outlive it.
+        """
         if self._worker is not None:
+            if self._ready:
+                with contextlib.suppress(WorkerGone):
+                    self._worker.send(command="end")
+                    self._await_clean(self._worker)
             self._worker.stop()
             self._worker = None
         self._tmp.cleanup()
+
+    def _await_clean(self, worker: Worker) -> None:
+        deadline = time.monotonic() + CLEANUP_TIMEOUT
+        while True:
+            message = worker.receive(deadline)
+            if message is None:
+                return
+            if message.get("event") == "clean" and message.get("run") == self.runs:
+                return
 
     def __enter__(self) -> GradingSession:
         return self
