@@ -101,6 +101,8 @@ def load(bank_dir: Path | None, complain: Callable[[str], NoReturn] = fail) -> B
     from drill.bank import BankError, load_bank
     from drill.text import plural
 
+    if bank_dir is not None and not bank_dir.exists():
+        complain(f"no such bank folder: {bank_dir}")
     try:
         return load_bank(bank_dir)
     except BankError as error:
@@ -323,9 +325,11 @@ def hint(
     if show_all and number is not None:
         fail("use either --number or --all, not both")
     question = _question(load(bank_dir), question_id)
+    from drill.text import plural
+
     count = len(question.hints)
     if number is not None and number > count:
-        fail(f"question '{question.id}' has {count} hint(s); ask for --number 1 to {count}")
+        fail(f"question '{question.id}' has {plural(count, 'hint')}; ask for --number 1 to {count}")
     numbers = range(1, count + 1) if show_all else [number or 1]
     console = make_console()
     for shown in numbers:
@@ -517,6 +521,7 @@ def init(
     --only relu; what it already has is left alone. Only --force replaces the file.
     """
     from drill.grader.starter import StarterUnreadable, write_starter
+    from drill.text import plural
 
     bank = load(bank_dir)
     exercises = _exercises(bank, only)
@@ -537,8 +542,9 @@ def init(
         return
     names = ", ".join(exercise.id for exercise in added)
     verb = "Added to" if existed and not force else "Wrote"
-    typer.echo(f"{verb} {file}: {len(added)} exercise stub(s): {names}")
-    typer.echo(f"Next: fill them in, then run  drill grade {file}")
+    typer.echo(f"{verb} {file}: {plural(len(added), 'exercise stub')}: {names}")
+    them = "it" if len(added) == 1 else "them"
+    typer.echo(f"Next: fill {them} in, then run  drill grade {file}")
 
 
 @app.command()
@@ -1141,7 +1147,12 @@ def gradebook_merge(
         write_atomically(output, to_csv(columns, rows))
     except OSError as error:
         fail(f"cannot write {output}: {error.strerror or error}")
-    typer.echo(f"Wrote {output}: {len(rows)} submission(s) from {len(gradebooks)} gradebook(s).")
+    from drill.text import plural
+
+    typer.echo(
+        f"Wrote {output}: {plural(len(rows), 'submission')} from "
+        f"{plural(len(gradebooks), 'gradebook')}."
+    )
 
 
 progress_app = typer.Typer(
@@ -1181,9 +1192,11 @@ def progress_export(
         write_atomically(file, text)
     except OSError as error:
         fail(f"cannot write {file}: {error.strerror or error}")
+    from drill.text import plural
+
     typer.echo(
-        f"Wrote {file}: {len(data['reviews'])} review(s), {len(data['grades'])} grade(s), "
-        f"{len(data['interviews'])} interview(s)."
+        f"Wrote {file}: {plural(len(data['reviews']), 'review')}, "
+        f"{plural(len(data['grades']), 'grade')}, {plural(len(data['interviews']), 'interview')}."
     )
 
 
@@ -1200,6 +1213,8 @@ def progress_import(
         fail(f"cannot read {file}: {error.strerror or error}")
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         fail(f"{file} is not a drill progress export: not JSON ({error})")
+    except RecursionError:
+        fail(f"{file} is not a drill progress export: its JSON is nested too deeply")
     from drill.progress.store import ProgressError
 
     with progress_store() as store:
@@ -1207,9 +1222,12 @@ def progress_import(
             added = store.merge(data, str(file))
         except ProgressError as error:
             fail(str(error))
+    from drill.text import plural
+
     typer.echo(
-        f"Imported from {file}: {added['reviews']} new review(s), {added['grades']} new "
-        f"grade(s), {added['interviews']} new interview(s); the rest was already here."
+        f"Imported from {file}: {plural(added['reviews'], 'new review')}, "
+        f"{plural(added['grades'], 'new grade')}, {plural(added['interviews'], 'new interview')}; "
+        "the rest was already here."
     )
 
 
@@ -1218,12 +1236,15 @@ def progress_reset(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Forget every review, grade and interview. Asks first unless --yes."""
+    from drill.text import plural
+
     with progress_store() as store:
         if not yes:
             counts = (len(store.reviews()), len(store.grades()), len(store.interviews()))
             question = (
-                f"Forget {counts[0]} review(s), {counts[1]} grade(s) and {counts[2]} "
-                f"interview(s) in {store.path}? ('drill progress export FILE' keeps a copy)"
+                f"Forget {plural(counts[0], 'review')}, {plural(counts[1], 'grade')} and "
+                f"{plural(counts[2], 'interview')} in {store.path}? "
+                "('drill progress export FILE' keeps a copy)"
             )
             try:
                 confirmed = typer.confirm(question, default=False, err=True)

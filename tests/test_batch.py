@@ -354,6 +354,16 @@ def test_merge_names_what_is_wrong_with_a_gradebook(tmp_path, text, message):
     assert "Traceback" not in result.output
 
 
+def test_merge_reads_a_gradebook_a_spreadsheet_saved_with_a_byte_order_mark(tmp_path):
+    header = "file,points,max_points,relu points,relu status\n"
+    plain = write_book(tmp_path / "a.csv", header + "x.py,5,5,5,passed\n")
+    marked = tmp_path / "b.csv"
+    marked.write_text("\ufeff" + header + "y.py,0,5,0,failed\n", encoding="utf-8")
+    result = merge(str(plain), str(marked), "-o", str(tmp_path / "all.csv"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "all.csv").read_text() == (header + "x.py,5,5,5,passed\ny.py,0,5,0,failed\n")
+
+
 def test_merge_of_a_missing_file_is_one_clear_message(tmp_path):
     result = merge(str(tmp_path / "nope.csv"), "-o", str(tmp_path / "all.csv"))
     assert result.exit_code == 2

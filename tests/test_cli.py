@@ -116,6 +116,21 @@ def test_a_broken_bank_exits_2(tmp_path: Path) -> None:
     assert "the question bank has 1 problem;" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["list"], ["quiz", "--all"], ["grade", "solution.py"]])
+def test_a_bank_folder_that_does_not_exist_is_named_in_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    solution = tmp_path / "solution.py"
+    solution.write_text("")
+    missing = tmp_path / "no-such-bank"
+    arguments = [str(solution) if word == "solution.py" else word for word in command]
+    result = CliRunner().invoke(
+        app, [*arguments, "--bank", str(missing)], env=PLAIN, catch_exceptions=False
+    )
+    assert result.exit_code == 2
+    assert result.stderr == f"drill: no such bank folder: {missing}\n"
+
+
 # -- show, hint, reveal --------------------------------------------------------------------
 
 
@@ -168,7 +183,7 @@ def test_hint_all_shows_every_hint_in_order() -> None:
 def test_hint_out_of_range_exits_2() -> None:
     result = drill("hint", "sigmoid-max-slope", "--number", "4")
     assert result.exit_code == 2
-    assert "has 3 hint(s); ask for --number 1 to 3" in result.stderr
+    assert "has 3 hints; ask for --number 1 to 3" in result.stderr
     assert drill("hint", "sigmoid-max-slope", "--number", "0").exit_code == 2
 
 

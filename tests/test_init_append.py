@@ -32,7 +32,8 @@ def test_a_missing_exercise_is_appended_and_the_users_code_kept(tmp_path: Path) 
     target.chmod(0o640)
     result = init(str(target), "--only", "relu")
     assert result.exit_code == 0, result.output
-    assert "Added to" in result.stdout and "relu" in result.stdout
+    assert f"Added to {target}: 1 exercise stub: relu" in result.stdout
+    assert "Next: fill it in, then run" in result.stdout
     text = target.read_text()
     assert text.startswith(MY_LINEAR)
     assert text[len(MY_LINEAR) :].lstrip("\n").startswith("# --- relu: ")

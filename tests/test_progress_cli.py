@@ -64,7 +64,7 @@ def test_export_reset_import_round_trip(tmp_path: Path, clock: Clock) -> None:
 
     result = drill("progress", "export", str(backup))
     assert result.exit_code == 0, result.output
-    assert "3 review(s), 1 grade(s), 0 interview(s)" in result.stdout
+    assert "3 reviews, 1 grade, 0 interviews" in result.stdout
     assert json.loads(backup.read_text())["format"] == "drill-progress"
 
     result = drill("progress", "reset", "--yes")
@@ -73,13 +73,13 @@ def test_export_reset_import_round_trip(tmp_path: Path, clock: Clock) -> None:
 
     result = drill("progress", "import", str(backup))
     assert result.exit_code == 0, result.output
-    assert "3 new review(s), 1 new grade(s), 0 new interview(s)" in result.stdout
+    assert "3 new reviews, 1 new grade, 0 new interviews" in result.stdout
     assert history() == before
     assert stats_json() == stats_before
 
     result = drill("progress", "import", str(backup))
     assert result.exit_code == 0, result.output
-    assert "0 new review(s), 0 new grade(s), 0 new interview(s)" in result.stdout
+    assert "0 new reviews, 0 new grades, 0 new interviews" in result.stdout
     assert history() == before
     assert stats_json() == stats_before
 
@@ -104,7 +104,7 @@ def test_reset_asks_and_a_no_keeps_everything() -> None:
     before = history()
     result = drill("progress", "reset", input="n\n")
     assert result.exit_code == 1
-    assert "Forget 3 review(s), 1 grade(s) and 0 interview(s)" in result.stderr
+    assert "Forget 3 reviews, 1 grade and 0 interviews" in result.stderr
     assert "nothing was reset" in result.stderr
     assert history() == before
     result = drill("progress", "reset", input="")
@@ -122,6 +122,7 @@ def test_reset_asks_and_a_no_keeps_everything() -> None:
         (None, "cannot read"),
         ("{not json", "not JSON"),
         ('{"format": "something else"}', "not a drill progress export"),
+        ("[" * 100_000 + "]" * 100_000, "its JSON is nested too deeply"),
     ],
 )
 def test_a_bad_import_file_exits_2_and_changes_nothing(
@@ -162,14 +163,21 @@ def test_a_newer_database_exits_2(drill_home: Path) -> None:
         assert db.execute("SELECT COUNT(*) FROM reviews").fetchone()[0] == 3
 
 
+@pytest.mark.parametrize(
+    ("home", "problem"),
+    [
+        ("not-a-folder", "it is a file, not a folder; set DRILL_HOME to a folder"),
+        ("not-a-folder/sub", "cannot write the progress database"),
+    ],
+)
 def test_a_drill_home_that_cannot_be_written_exits_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: str, problem: str
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the folder should be")
-    monkeypatch.setenv("DRILL_HOME", str(blocker))
+    monkeypatch.setenv("DRILL_HOME", str(tmp_path / home))
     result = CliRunner().invoke(app, ["quiz", "--bank", str(FIXTURE_BANK)], env=PLAIN)
     assert result.exit_code == 2
-    assert "cannot write the progress database" in result.stderr
+    assert problem in result.stderr
     assert str(blocker) in result.stderr
     assert blocker.read_text() == "a file where the folder should be"

@@ -136,7 +136,7 @@ def test_scheduled_sessions_across_days(clock: Clock) -> None:
     # Day 1: three new questions, easiest first in bank order.
     result = drill("quiz", "--new", "3", input="\ng\n1/4\ne\n\na\n")
     assert result.exit_code == 0, result.output
-    assert "0 review(s) due and 3 new question(s) to see." in result.stdout
+    assert "0 reviews due and 3 new questions to see." in result.stdout
     assert asked(result.stdout) == [
         "chain-rule-basics",
         "sigmoid-max-slope",
@@ -157,7 +157,7 @@ def test_scheduled_sessions_across_days(clock: Clock) -> None:
     later = clock.advance(hours=2)
     result = drill("quiz", "--new", "3", input="\n3\n\n3\n")
     assert result.exit_code == 0, result.output
-    assert "2 review(s) due and 0 new question(s) to see." in result.stdout
+    assert "2 reviews due and 0 new questions to see." in result.stdout
     assert asked(result.stdout) == ["linear-backward-code", "chain-rule-basics"]
     assert stored_dues()["chain-rule-basics"] == fsrs_due(
         [(Rating.Good, day1), (Rating.Good, later)]
@@ -169,7 +169,7 @@ def test_scheduled_sessions_across_days(clock: Clock) -> None:
     assert result.exit_code == 0, result.output
     assert "Nothing is due now." in result.stdout
     assert "The next review is in 10 minutes" in result.stdout
-    assert "3 new question(s) wait for another day: at most 3 new a day" in result.stdout
+    assert "3 new questions wait for another day: at most 3 new a day" in result.stdout
     assert "Session summary" not in result.stdout
 
     # Day 2: the due review first, then the next new ones; a wrong answer is "again"
@@ -197,7 +197,7 @@ def test_count_cuts_the_plan_due_ones_first(clock: Clock) -> None:
     drill("quiz", "--new", "2", input="\na\n1/4\na\n")
     clock.advance(minutes=5)
     result = drill("quiz", "--new", "4", "--count", "3", input="q\n")
-    assert "2 review(s) due and 1 new question(s) to see." in result.stdout
+    assert "2 reviews due and 1 new question to see." in result.stdout
     assert "Question 1 of 3" in result.stdout
 
 
@@ -206,10 +206,10 @@ def test_the_new_limit_counts_the_questions_first_seen_today(clock: Clock) -> No
     result = drill("quiz", "--new", "2", input="\ng\n")
     assert asked(result.stdout) == ["sigmoid-max-slope"]
     result = drill("quiz", "--new", "2")
-    assert "4 new question(s) wait for another day" in result.stdout
+    assert "4 new questions wait for another day" in result.stdout
     clock.advance(days=1)
     result = drill("quiz", "--new", "2", input="q\n")
-    assert "2 review(s) due and 2 new question(s) to see." in result.stdout
+    assert "2 reviews due and 2 new questions to see." in result.stdout
 
 
 def test_a_question_that_left_the_bank_keeps_its_history_but_is_not_asked(clock: Clock) -> None:
@@ -218,7 +218,7 @@ def test_a_question_that_left_the_bank_keeps_its_history_but_is_not_asked(clock:
     clock.advance(hours=1)
     result = drill("quiz", "--new", "1", input="\ng\n")
     assert result.exit_code == 0, result.output
-    assert "0 review(s) due and 1 new question(s)" in result.stdout
+    assert "0 reviews due and 1 new question" in result.stdout
     assert asked(result.stdout) == ["chain-rule-basics"]
     with open_store() as store:
         assert [r.question_id for r in store.reviews()] == ["retired-question", "chain-rule-basics"]
@@ -306,4 +306,4 @@ def test_scheduled_messages_fit_40_columns_without_colour(clock: Clock) -> None:
         assert max(cell_len(line) for line in result.stdout.splitlines()) <= 40
     assert "Next review in 10 minutes." in first.stdout
     assert "Nothing is due now." in later.stdout
-    assert "5 new question(s) wait" in " ".join(later.stdout.split())
+    assert "5 new questions wait" in " ".join(later.stdout.split())

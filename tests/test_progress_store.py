@@ -241,7 +241,7 @@ def test_a_home_that_cannot_be_created_is_reported(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     with (
-        pytest.raises(ProgressError, match="cannot write") as raised,
+        pytest.raises(ProgressError, match="it is a file, not a folder") as raised,
         open_store(blocker / "progress.sqlite3"),
     ):
         pass
@@ -314,6 +314,22 @@ def test_importing_merges_two_histories(tmp_path: Path) -> None:
     )
 
 
+def _export_with_review(**fields: object) -> dict[str, object]:
+    """An export of one valid review with `fields` changed."""
+    review = {
+        "id": "r",
+        "question_id": "sigmoid-max-slope",
+        "reviewed_at": "2026-01-01T10:00:00+00:00",
+        "source": "quiz",
+        "self_rating": "good",
+        "rating": "good",
+        "outcome": "right",
+        "seconds": 3.0,
+        "hints_used": 0,
+    }
+    return {"format": "drill-progress", "version": 1, "reviews": [{**review, **fields}]}
+
+
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
@@ -342,6 +358,33 @@ def test_importing_merges_two_histories(tmp_path: Path) -> None:
             },
             "grade 1: 'graded_at' is not an ISO 8601 time",
         ),
+        (_export_with_review(seconds=10**400), "review 1: 'seconds' is not a number from 0"),
+        (_export_with_review(seconds=-1.0), "review 1: 'seconds' is not a number from 0"),
+        (_export_with_review(hints_used=2**70), "review 1: 'hints_used' is not a number"),
+        (_export_with_review(question_id="q" * 1000), "'question_id' is longer than 200"),
+        (
+            _export_with_review(reviewed_at="9999-12-31T23:59:59+00:00"),
+            "review 1: 'reviewed_at' (9999-12-31) is not between 2000 and today",
+        ),
+        (
+            _export_with_review(reviewed_at="2026-01-01T10:00:00"),
+            "review 1: 'reviewed_at' is not an ISO 8601 time with a zone",
+        ),
+        (
+            {
+                "format": "drill-progress",
+                "version": 1,
+                "interviews": [
+                    {
+                        "id": "i",
+                        "recorded_at": "2026-01-01T10:00:00+00:00",
+                        "scorecard": {"started": 7, "questions": 5, "points": "x"},
+                    }
+                ],
+            },
+            "interview 1's scorecard: 'started'",
+        ),
+        ({"format": "drill-progress", "version": 10**400}, "version 1000"),
     ],
 )
 def test_a_bad_export_is_refused_without_changes(data: object, problem: str) -> None:
@@ -352,6 +395,7 @@ def test_a_bad_export_is_refused_without_changes(data: object, problem: str) -> 
         assert problem in str(raised.value)
         assert "mine.json" in str(raised.value)
         assert len(store.reviews()) == 1
+        assert len(raised.value.args[0]) < 200
 
 
 # -- two writers ----------------------------------------------------------------------------------

@@ -246,7 +246,7 @@ def test_stats_reads_without_colour_in_40_columns(clock: Clock) -> None:
     assert all(set(line[4:]) <= set(SHADES) for line in calendar)
     # Thursday 26 February is the busiest day (3 reviews), Sunday 1 March had 2, today 1.
     assert [calendar[3][-1], calendar[6][-1], calendar[0][-1]] == ["█", "▓", "▒"]
-    assert "2026-03-01 10:00 2 / 3 points 1 question(s) 38 min" in " ".join(out.split())
+    assert "2026-03-01 10:00 2 / 3 points 1 question 38 min" in " ".join(out.split())
 
 
 def test_a_scorecard_with_control_characters_is_shown_not_obeyed(clock: Clock) -> None:

@@ -548,3 +548,15 @@ def test_each_exercise_gets_the_whole_time_limit(tmp_path):
     statuses = {e["id"]: e["status"] for e in json.loads(result.stdout)["exercises"]}
     assert statuses == dict.fromkeys(SLOW_TWELVE, "passed")
     assert result.exit_code == 0
+
+
+@pytest.mark.parametrize(("dtype", "digits"), [(np.float16, 3), (np.float32, 7)])
+def test_lost_precision_names_the_digits_of_its_own_float_type(dtype, digits):
+    expected = np.linspace(1.0, 2.0, 12).reshape(3, 4) + 1e-4
+    # As computed in that type: off by more than float64 rounding, within LOW_PRECISION_RTOL.
+    obtained = (expected * (1 + 1e-5)).astype(dtype)
+    difference = compare(Observed("array", obtained), Observed("array", expected))
+    assert difference is not None
+    assert f"your array is {np.dtype(dtype).name}, which keeps about {digits} digits" in (
+        difference.summary
+    )

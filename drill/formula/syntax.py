@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from drill.text import plural
+
 MAX_LENGTH = 300
 MAX_DEPTH = 32
 MAX_SEQUENCE = 8  # items in a list or tuple written in an expression
@@ -233,6 +235,8 @@ class _Checker:
             and abs(operand.value) <= MAX_WHOLE_NUMBER
         ):
             return
+        if isinstance(operand, ast.Constant) and type(operand.value) is int:
+            raise Rejected(f"whole numbers larger than {MAX_WHOLE_NUMBER} are not allowed")
         raise Rejected("a whole number (or a size name) is needed here")
 
     def _axis(self, node: ast.expr) -> None:
@@ -317,7 +321,8 @@ class _Checker:
             inputs = args[0].value.split("->")[0].split(",")  # type: ignore[attr-defined]
             if len(inputs) != len(args) - 1:
                 raise Rejected(
-                    f"einsum's subscripts name {len(inputs)} operand(s) but {len(args) - 1} given"
+                    f"einsum's subscripts name {plural(len(inputs), 'operand')} "
+                    f"but {len(args) - 1} given"
                 )
 
     def _rest(self, name: str, kind: str, args: list[ast.expr], depth: int) -> None:

@@ -8,6 +8,7 @@ obtained/expected values, printed with as many digits as it takes to tell them a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,11 @@ def is_low_precision(array: np.ndarray) -> bool:
     return array.dtype.kind == "f" and array.dtype.itemsize < 8
 
 
+def significant_digits(dtype: np.dtype) -> int:
+    """The decimal digits a float type keeps: 3 for float16, 7 for float32, 16 for float64."""
+    return round(-math.log10(np.finfo(dtype).eps))
+
+
 def compare(obtained: Observed, expected: Observed) -> Difference | None:
     """None when `obtained` matches `expected` within tolerance; else what differs."""
     if expected.kind == "bool":
@@ -150,7 +156,8 @@ def _compare_arrays(obtained: np.ndarray, expected: np.ndarray) -> Difference | 
         obtained, expected, rtol=LOW_PRECISION_RTOL, atol=ATOL
     ):
         summary = (
-            f"lost precision: your array is {native.dtype}, which keeps about 7 digits "
+            f"lost precision: your array is {native.dtype}, which keeps about "
+            f"{significant_digits(native.dtype)} digits "
             f"({summary}); compute in float64"
         )
     elif native.dtype.kind in "iu":

@@ -79,7 +79,8 @@ def write_gradebook(
 def read_gradebook(path: Path) -> tuple[list[str], list[list[str]]]:
     """The header and rows of a gradebook drill wrote; GradebookError naming what is wrong."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a spreadsheet that saved the gradebook may have put a BOM before it.
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or error
         raise GradebookError(f"cannot read {path}: {reason}") from None

@@ -44,14 +44,13 @@ Times are timezone-aware and kept in UTC; `when=None` means drill.progress.clock
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -59,6 +58,7 @@ from fsrs import Card, State
 
 from drill.progress import clock
 from drill.progress.schedule import REVIEW_RATINGS, ReviewRating, review, worst
+from drill.text import excerpt
 
 if TYPE_CHECKING:
     from drill.bank import Bank
@@ -73,6 +73,10 @@ SOURCES: tuple[Source, ...] = ("quiz", "grade", "interview")
 GRADE_STATUSES = ("passed", "failed", "error", "timeout", "missing")
 FAILED_STATUSES = ("failed", "error", "timeout")
 SELF_RATINGS = (*REVIEW_RATINGS, "none")
+# Bounds on what an imported export may hold: drill wrote nothing before 2000.
+_EARLIEST_RECORD = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_LARGEST_COUNT = 10**9
+_LONGEST_TEXT = 200  # ids, names and times
 
 # Forward migrations: MIGRATIONS[n] holds the statements from user_version n to n + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -211,6 +215,11 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # mkdir found a file, or a link to one, where the folder goes
+            raise ProgressError(
+                f"cannot keep progress in {path.parent}: it is a file, not a folder; set "
+                "DRILL_HOME to a folder (drill creates it if it does not exist)"
+            ) from None
         except OSError as error:
             raise self._unwritable(error.strerror or str(error)) from None
         with self._guard():
@@ -643,7 +652,9 @@ def _parse_export(
     if not isinstance(data, Mapping) or data.get("format") != EXPORT_FORMAT:
         raise problem(f'it lacks "format": "{EXPORT_FORMAT}"')
     if data.get("version") != EXPORT_VERSION:
-        raise problem(f"version {data.get('version')!r}; this drill reads version {EXPORT_VERSION}")
+        raise problem(
+            f"version {excerpt(data.get('version'))}; this drill reads version {EXPORT_VERSION}"
+        )
 
     def items(key: str) -> list[Mapping[str, Any]]:
         value = data.get(key, [])
@@ -655,15 +666,28 @@ def _parse_export(
         value = item.get(key)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise problem(f"{where}: '{key}' is missing or of the wrong type")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise problem(f"{where}: '{key}' is not a finite number")
+        if isinstance(value, str) and len(value) > _LONGEST_TEXT:
+            raise problem(f"{where}: '{key}' is longer than {_LONGEST_TEXT} characters")
+        return value
+
+    def count(item: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
+        value = field(item, key, kind, where)
+        # SQLite holds 64-bit integers and the scheduler floats: bound what it is given.
+        if not 0 <= value <= _LARGEST_COUNT:
+            raise problem(f"{where}: '{key}' is not a number from 0 to {_LARGEST_COUNT:,}")
         return value
 
     def moment(item: Mapping[str, Any], key: str, where: str) -> str:
         try:
-            return _text_time(datetime.fromisoformat(field(item, key, str, where)))
+            when = clock.utc(datetime.fromisoformat(field(item, key, str, where)))
         except ValueError:
             raise problem(f"{where}: '{key}' is not an ISO 8601 time with a zone") from None
+        # The scheduler adds intervals to these times, so a year 9999 would overflow it.
+        if not _EARLIEST_RECORD <= when <= latest:
+            raise problem(f"{where}: '{key}' ({when:%Y-%m-%d}) is not between 2000 and today")
+        return _text_time(when)
+
+    latest = clock.now() + timedelta(days=1)
 
     def choice(item: Mapping[str, Any], key: str, allowed: Sequence[str], where: str) -> str:
         value = field(item, key, str, where)
@@ -683,8 +707,8 @@ def _parse_export(
                 choice(item, "self_rating", SELF_RATINGS, where),
                 choice(item, "rating", REVIEW_RATINGS, where),
                 field(item, "outcome", str, where),
-                float(field(item, "seconds", (int, float), where)),
-                field(item, "hints_used", int, where),
+                float(count(item, "seconds", where, (int, float))),
+                count(item, "hints_used", where, int),
             )
         )
     grades = []
@@ -697,14 +721,19 @@ def _parse_export(
                 field(item, "exercise_id", str, where),
                 moment(item, "graded_at", where),
                 choice(item, "status", GRADE_STATUSES, where),
-                float(field(item, "points", (int, float), where)),
-                field(item, "max_points", int, where),
+                float(count(item, "points", where, (int, float))),
+                count(item, "max_points", where, int),
             )
         )
     interviews = []
     for number, item in enumerate(items("interviews"), start=1):
         where = f"interview {number}"
         scorecard = field(item, "scorecard", Mapping, where)
+        card_where = f"{where}'s scorecard"
+        moment(scorecard, "started", card_where)
+        field(scorecard, "questions", list, card_where)
+        for key in ("points", "max_points", "minutes"):
+            count(scorecard, key, card_where, (int, float))
         interviews.append(
             (
                 field(item, "id", str, where),

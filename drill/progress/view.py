@@ -16,7 +16,7 @@ from rich.text import Text
 from drill.progress.clock import describe_due
 from drill.progress.schedule import Plan
 from drill.progress.stats import ExerciseProgress, Stats
-from drill.text import visible
+from drill.text import plural, visible
 
 # Calendar shades from "no reviews" to "many"; a day's shade is its count against the busiest.
 SHADES = ("·", "░", "▒", "▓", "█")
@@ -33,14 +33,17 @@ STATUS_MARKS = {
 def plan_summary(plan: Plan, new_per_day: int, when: datetime) -> Text:
     """What a scheduled quiz is about to ask or, when nothing, when to come back."""
     if plan.questions:
-        return Text(f"{len(plan.due)} review(s) due and {len(plan.new)} new question(s) to see.")
+        return Text(
+            f"{plural(len(plan.due), 'review')} due and "
+            f"{plural(len(plan.new), 'new question')} to see."
+        )
     lines = ["Nothing is due now."]
     if plan.next_due is not None:
         local = plan.next_due.astimezone().strftime("%a %d %b at %H:%M")
         lines.append(f"The next review is {describe_due(plan.next_due, when)} ({local}).")
     if plan.new_waiting:
         lines.append(
-            f"{plan.new_waiting} new question(s) wait for another day: at most "
+            f"{plural(plan.new_waiting, 'new question')} wait for another day: at most "
             f"{new_per_day} new a day (--new N changes that)."
         )
     lines.append("'drill quiz --all' practises every matching question anyway.")
@@ -173,12 +176,12 @@ def interviews(stats: Stats) -> RenderableType:
         return text.append("none yet; 'drill interview' runs one")
     for interview in stats.interviews:
         questions = interview.get("questions")
-        count = len(questions) if isinstance(questions, list) else "?"
+        count = plural(len(questions), "question") if isinstance(questions, list) else "? questions"
         # Scorecards may come from an imported file: shown, never sent, as control characters.
         text.append(
             visible(
                 f"{_started(interview.get('started'))}  {interview.get('points')} / "
-                f"{interview.get('max_points')} points  {count} question(s)  "
+                f"{interview.get('max_points')} points  {count}  "
                 f"{interview.get('minutes')} min\n"
             )
         )
