@@ -139,3 +139,17 @@ def test_missing_protections_are_named_in_words():
     assert partial.missing() == ["a read-only filesystem", "isolation from non-TCP networking"]
     bare = sandbox.Protections("none", "none", "none")
     assert len(bare.missing()) == 3
+
+
+def test_the_worker_starts_before_numpy_is_imported_here():
+    """The worker's start-up overlaps the parent's own imports only if starting it is cheap."""
+    out = run_script(
+        """
+        from pathlib import Path
+        from drill.grader.runner import open_session
+        with open_session(Path(sys.argv[1]), timeout=10, memory_mb=512):
+            print("numpy" in sys.modules)
+        """,
+        str(ROOT / "solutions" / "backprop.py"),
+    )
+    assert out.split() == ["False"]

@@ -26,7 +26,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from drill.grader.wire import FrameReader
 
 # The worker imports drill from the same place as we do, whatever sys.path it starts with.
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -37,6 +40,7 @@ BOOT = (
 # Starting Python and NumPy is drill's own work, not the submission's: it gets a deadline of
 # its own, generous enough for a loaded machine, so --timeout measures only the user's code.
 STARTUP_TIMEOUT = 60.0
+CLEANUP_TIMEOUT = 10.0  # for the supervisor to kill what a run left, before drill exits
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -79,7 +83,10 @@ class Worker:
     """The worker process and its control socket; started early so its start-up overlaps ours."""
 
     def __init__(self, solution: Path, workdir: Path, memory_bytes: int) -> None:
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # Made on the first answer: wire.py imports NumPy, which must not delay our start.
+        self._reader: FrameReader | None = None
+        self._pending: list[dict[str, Any]] = []  # messages read but not yet handed out
         env = dict(os.environ)
         env.update({name: "1" for name in THREAD_VARIABLES})
         command = [
@@ -112,27 +119,35 @@ class Worker:
         from drill.grader import wire
 
         try:
-            socket.send_fds(self.control, [wire.packet(message)], [] if fd is None else [fd])
+            socket.send_fds(self.control, [wire.frame(message)], [] if fd is None else [fd])
         except OSError as error:
             raise WorkerGone(f"it stopped listening ({error.strerror})") from None
 
+    def has_pending(self) -> bool:
+        """A message has already been read, so select() would not announce it."""
+        return bool(self._pending)
+
     def receive(self, deadline: float) -> dict[str, Any] | None:
-        """The next control packet, or None when the deadline passes first."""
+        """The next control message, or None when the deadline passes first."""
         from drill.grader import wire
 
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([self.control], [], [], remaining)[0]:
-            return None
-        try:
-            data = self.control.recv(1 << 16)
-        except OSError:
-            data = b""
-        if not data:
-            raise WorkerGone(_describe_exit(self._exit_code()))
-        try:
-            return wire.parse_packet(data)
-        except wire.WireError as error:
-            raise WorkerGone(f"it sent malformed data ({error})") from None
+        while not self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.control], [], [], remaining)[0]:
+                return None
+            try:
+                data = self.control.recv(1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                raise WorkerGone(_describe_exit(self._exit_code()))
+            self._reader = self._reader or wire.FrameReader()
+            try:
+                frames = self._reader.feed(data)
+                self._pending.extend(wire.parse_control(header) for header, _ in frames)
+            except wire.WireError as error:
+                raise WorkerGone(f"it sent malformed data ({error})") from None
+        return self._pending.pop(0)
 
     def _exit_code(self) -> int | None:
         try:
@@ -225,10 +240,28 @@ class GradingSession:
         return Worker(self.solution, self.workdir, self.memory_bytes)
 
     def close(self) -> None:
+        """Have the supervisor kill what the last run left, then stop the worker.
+
+        Killing the worker alone would do in a PID namespace, which dies with it; a child
+        subreaper's orphans would outlive it.
+        """
         if self._worker is not None:
+            if self._ready:
+                with contextlib.suppress(WorkerGone):
+                    self._worker.send(command="end")
+                    self._await_clean(self._worker)
             self._worker.stop()
             self._worker = None
         self._tmp.cleanup()
+
+    def _await_clean(self, worker: Worker) -> None:
+        deadline = time.monotonic() + CLEANUP_TIMEOUT
+        while True:
+            message = worker.receive(deadline)
+            if message is None:
+                return
+            if message.get("event") == "clean" and message.get("run") == self.runs:
+                return
 
     def __enter__(self) -> GradingSession:
         return self
@@ -342,7 +375,10 @@ class Run:
         while True:
             watched = [self.worker.control] + ([self.pipe] if self.pipe_open else [])
             remaining = self.deadline - time.monotonic()
-            ready = select.select(watched, [], [], remaining)[0] if remaining > 0 else []
+            if self.worker.has_pending():
+                ready = [self.worker.control]
+            else:
+                ready = select.select(watched, [], [], remaining)[0] if remaining > 0 else []
             if not ready:
                 return self._timed_out()
             try:

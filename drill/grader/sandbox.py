@@ -184,8 +184,9 @@ def kill_descendants() -> None:
 
 
 def _descendants(root: int) -> list[int]:
+    """Every process below `root`, found in /proc ([] without one: not Linux)."""
     children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not name.isdigit():
             continue
         try:

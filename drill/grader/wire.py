@@ -2,8 +2,8 @@
 
 Two channels:
 
-- control packets between drill and the worker's supervisor (trusted code on both ends), one
-  JSON object per SOCK_SEQPACKET packet, a pipe's file descriptor attached to each `run`;
+- control messages between drill and the worker's supervisor (trusted code on both ends) on
+  a Unix stream socket, one JSON line each, a pipe's file descriptor attached to each `run`;
 - the run pipe from the process that ran the submission, where the submission's own code
   could write too. Each frame is one JSON line, optionally followed by a binary payload whose
   size the line declares: {"event": "imported"}, {"event": "import-failed", ...} and
@@ -130,19 +130,13 @@ def pack_arrays(arrays: Mapping[str, np.ndarray]) -> tuple[dict[str, Any], bytes
     return index, b"".join(chunks)
 
 
-def packet(message: Mapping[str, Any]) -> bytes:
-    """One control packet."""
-    return json.dumps(message).encode("utf-8")
-
-
 # --- decoding ---------------------------------------------------------------------------------
 
 
-def parse_packet(data: bytes) -> dict[str, Any]:
-    """A control packet as a dict with a string 'event' or 'command'."""
-    message = _json_object(data)
+def parse_control(message: dict[str, Any]) -> dict[str, Any]:
+    """A control message (a frame without payload) with a string 'event' or 'command'."""
     if not isinstance(message.get("event", message.get("command")), str):
-        raise WireError("a control packet without a name")
+        raise WireError("a control message without a name")
     return message
 
 

@@ -434,31 +434,34 @@ class Supervisor:
         self.runs = 0
 
     def send(self, **message: Any) -> None:
-        self.control.send(wire.packet(message))
+        self.control.sendall(wire.frame(message))
 
     def serve(self) -> None:
         self.send(event="ready", sandbox=self.protections.as_dict())
+        reader = wire.FrameReader()
+        received: list[int] = []  # descriptors, in the order of the `run`s that carry them
         while True:
             watched = [self.control] + ([self.child_fd] if self.child_fd >= 0 else [])
-            ready, _, _ = select.select(watched, [], [])
-            if self.child_fd in ready:
-                self._child_exited()
+            # Without pidfds (not Linux), a child's exit is noticed by looking every 50 ms.
+            polling = self.child and self.child_fd < 0
+            ready, _, _ = select.select(watched, [], [], 0.05 if polling else None)
+            if self.child_fd in ready or polling:
+                self._reap_child()
             if self.control not in ready:
                 continue
-            data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 1)
+            data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 8)
             if not data:
                 return
-            message = wire.parse_packet(data)
-            command = message.get("command")
-            if command == "load":
-                self._load(message.get("plan") is True)
-            elif command == "run" and len(fds) == 1:
-                self._start(message.get("exercise"), fds[0])
-            elif command == "end":
-                self._end()
-            for fd in fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            received.extend(fds)
+            for header, _ in reader.feed(data):
+                message = wire.parse_control(header)
+                command = message.get("command")
+                if command == "load":
+                    self._load(message.get("plan") is True)
+                elif command == "run" and received:
+                    self._start(message.get("exercise"), received.pop(0))
+                elif command == "end":
+                    self._end()
 
     def _load(self, plan: bool) -> None:
         """Compile the submission's current source; reload the plan too when it changed."""
@@ -481,19 +484,30 @@ class Supervisor:
                 self._child(exercise, fd, workdir, supervisor)
             finally:
                 os._exit(0)
+        os.close(fd)
         self.child = pid
-        self.child_fd = os.pidfd_open(pid)
+        if hasattr(os, "pidfd_open"):
+            self.child_fd = os.pidfd_open(pid)
 
-    def _child_exited(self) -> None:
-        os.close(self.child_fd)
-        self.child_fd = -1
-        _, status = os.waitpid(self.child, 0)
+    def _reap_child(self) -> None:
+        """Tell the parent the child's exit status, if it has exited."""
+        pid, status = os.waitpid(self.child, os.WNOHANG)
+        if not pid:
+            return
+        if self.child_fd >= 0:
+            os.close(self.child_fd)
+            self.child_fd = -1
+        self.child = 0
         self.send(event="exited", run=self.runs, status=os.waitstatus_to_exitcode(status))
 
     def _end(self) -> None:
         if self.child_fd >= 0:
             os.close(self.child_fd)
             self.child_fd = -1
+        if self.child:  # its own process group: without /proc, that is what can be found
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.child, signal.SIGKILL)
+            self.child = 0
         sandbox.kill_descendants()
         shutil.rmtree(os.path.join(self.scratch, f"run-{self.runs}"), ignore_errors=True)
         self.send(event="clean", run=self.runs)
@@ -501,6 +515,7 @@ class Supervisor:
     def _child(self, exercise: dict | None, fd: int, workdir: str, supervisor: int) -> None:
         """Confine this process, import the submission, run one exercise, send the results."""
         sandbox.die_with_parent(lambda: os.getppid() == supervisor)
+        os.setpgid(0, 0)
         keep = sorted({fd, self.ruleset} - {-1})
         low = 3
         for kept in keep:  # everything else drill holds: the control socket, the plan files…
@@ -554,7 +569,8 @@ def _limit_resources(memory_bytes: int) -> None:
         _, hard = resource.getrlimit(kind)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)  # an unprivileged process cannot raise it
-        resource.setrlimit(kind, (value, value))
+        with contextlib.suppress(ValueError, OSError):  # e.g. RLIMIT_AS on macOS
+            resource.setrlimit(kind, (value, value))
 
 
 def main(argv: list[str]) -> None:
