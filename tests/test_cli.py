@@ -253,7 +253,7 @@ def test_quiz_reads_answers_line_by_line() -> None:
         ["softmax-facts", "right", "good", "0"],
         ["relu-gradient-choice", "wrong", "again", "0"],
     ]
-    assert "2 question(s): 1 right, 1 wrong, 0 skipped" in out
+    assert "2 questions: 1 right, 1 wrong, 0 skipped" in out
 
 
 def test_quiz_hint_skip_and_end_of_input() -> None:
@@ -276,7 +276,7 @@ def test_quiz_count_limits_the_questions() -> None:
     result = drill("quiz", "--count", "1", "--seed", "2", input="\n\n3\n")
     assert result.exit_code == 0, result.output
     assert "Question 1 of 1" in result.stdout
-    assert "1 question(s)" in result.stdout
+    assert "1 question:" in result.stdout
 
 
 def test_quiz_without_matches_exits_2() -> None:

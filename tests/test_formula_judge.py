@@ -166,7 +166,7 @@ def test_quiz_kind_formula_scores_answers_and_shows_the_reason() -> None:
     assert "✗ Wrong. dW: right db: averaged; the bias gradient sums over the batch" in out
     assert "the attribute .__class__ is not allowed; only .T is" in out
     assert "your expression has shape (M, D); ∂L/∂W has shape (D, M) — transposed" in out
-    assert "2 question(s): 0 right, 2 wrong, 0 skipped" in out
+    assert "2 questions: 0 right, 2 wrong, 0 skipped" in out
 
 
 def test_list_and_show_handle_formula_questions() -> None:

@@ -57,7 +57,7 @@ def test_answer_hint_reveal_rate_and_quit() -> None:
     assert "Session summary" in screen
     assert re.search(r"softmax-facts\s+│ 0:0\d / 4:00\s+│ right\s+│ good\s+│ 1", screen)
     assert re.search(r"relu-gradient-choice\s+│ 0:0\d / 2:00\s+│ wrong\s+│ none\s+│ 0", screen)
-    assert "2 question(s): 1 right, 1 wrong, 0 skipped" in screen
+    assert "2 questions: 1 right, 1 wrong, 0 skipped" in screen
 
 
 def test_an_enter_after_a_one_key_rating_does_not_answer_the_next_question() -> None:

@@ -16,7 +16,7 @@ from drill.interview.loop import DONE_COMMAND, Graded, Scorecard
 from drill.quiz.render import question_card, time_against_budget
 from drill.quiz.session import HINT_COMMAND, QUIT_COMMAND, SKIP_COMMAND
 from drill.quiz.terminal import TerminalQuiz, answer_guide, clock_fragments
-from drill.text import visible
+from drill.text import plural, visible
 
 if TYPE_CHECKING:
     from drill.bank import Question
@@ -109,7 +109,7 @@ def scorecard_view(scorecard: Scorecard, width: int) -> RenderableType:
         for score, row in zip(scorecard.questions, rows, strict=True):
             blocks.append(f"{score.id}\n  ").append_text(row[1])
             blocks.append(f" · {score.verdict} · {score.result}\n")
-            blocks.append(f"  {score.hints_used} hint(s) · {row[5].plain} points\n")
+            blocks.append(f"  {plural(score.hints_used, 'hint')} · {row[5].plain} points\n")
         blocks.rstrip()
         return Group(blocks, total)
     table = Table(title="Interview scorecard", header_style="bold")

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from drill.quiz.judge import option_letters
-from drill.text import visible
+from drill.text import plural, visible
 
 if TYPE_CHECKING:
     from drill.bank import Question
@@ -207,7 +207,7 @@ def summary(records: Sequence[QuestionRecord], width: int) -> RenderableType:
         return Text("No questions answered.")
     outcomes = [record.outcome for record in records]
     tally = Text(
-        f"{len(records)} question(s): {outcomes.count('right')} right, "
+        f"{plural(len(records), 'question')}: {outcomes.count('right')} right, "
         f"{outcomes.count('wrong')} wrong, {outcomes.count('skipped')} skipped"
     )
     if width < _SUMMARY_TABLE_MIN_WIDTH:
@@ -215,7 +215,8 @@ def summary(records: Sequence[QuestionRecord], width: int) -> RenderableType:
         for record in records:
             blocks.append(f"{record.question_id}\n  ")
             blocks.append_text(time_against_budget(record.seconds, record.budget_seconds))
-            blocks.append(f" · {record.outcome} · {record.rating} · {record.hints_used} hint(s)\n")
+            hints = plural(record.hints_used, "hint")
+            blocks.append(f" · {record.outcome} · {record.rating} · {hints}\n")
         blocks.rstrip()
         return Group(blocks, tally)
     table = Table(title="Session summary", header_style="bold")
