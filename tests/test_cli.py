@@ -311,7 +311,7 @@ def test_narrow_summary_gives_one_block_per_question() -> None:
     result = drill("quiz", "--kind", "numeric", input="1/4\ng\n", env={"COLUMNS": "40"})
     assert result.exit_code == 0, result.output
     assert re.search(
-        r"Session summary\nsigmoid-max-slope\n  0:0\d / 2:00 · right · good · 0 hint\(s\)\n",
+        r"Session summary\nsigmoid-max-slope\n  0:0\d / 2:00 · right · good · 0 hints\n",
         result.stdout,
     )
 

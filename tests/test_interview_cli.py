@@ -213,6 +213,6 @@ def test_a_narrow_terminal_gets_one_block_per_question(tmp_path: Path) -> None:
     assert "\x1b" not in result.stdout
     assert max(cell_len(line) for line in result.stdout.splitlines()) <= 40
     assert re.search(
-        r"mse-gradient\n  0:0\d / 5:00 · self-rated · hard\n  1 hint\(s\) · 0.5 / 1 points\n",
+        r"mse-gradient\n  0:0\d / 5:00 · self-rated · hard\n  1 hint · 0.5 / 1 points\n",
         result.stdout,
     )
