@@ -77,7 +77,7 @@ RETURNED = {
             """,
         ),
         "error",
-        "",
+        "reading output raised SystemExit: 3",
     ),
     "str whose __len__ raises KeyboardInterrupt": (
         forward_returning(
@@ -88,8 +88,8 @@ RETURNED = {
                     raise KeyboardInterrupt
             """,
         ),
-        "error",
-        "",
+        "failed",
+        "is text (y)",
     ),
     "ndarray subclass whose dtype raises GeneratorExit": (
         forward_returning(
@@ -102,7 +102,7 @@ RETURNED = {
             """,
         ),
         "error",
-        "",
+        "reading output raised GeneratorExit",
     ),
     "class whose metaclass hides its name": (
         forward_returning(
@@ -116,8 +116,8 @@ RETURNED = {
                 pass
             """,
         ),
-        "error",
-        "",
+        "failed",
+        "is a _Hidden",
     ),
     "object whose __array__, __float__ and __eq__ raise": (
         forward_returning(
@@ -135,12 +135,12 @@ RETURNED = {
     "zero-stride view of 10^12 elements": (
         forward_returning("np.broadcast_to(np.float64(1.0), (10**6, 10**6))"),
         "error",
-        "",
+        "used more than 2048 MiB",
     ),
     "integer beyond the float range": (
         forward_returning("10**5000"),
         "failed",
-        "expected a NumPy array of shape (4, 5)",
+        "is an integer too large for a float",
     ),
     "backward raising GeneratorExit": (
         """
@@ -150,7 +150,7 @@ RETURNED = {
                 raise GeneratorExit("stopped")
         """,
         "error",
-        "GeneratorExit: stopped",
+        "backward raised GeneratorExit: stopped",
     ),
     "gradient attribute that raises KeyboardInterrupt": (
         """
@@ -164,7 +164,7 @@ RETURNED = {
                 pass
         """,
         "error",
-        "KeyboardInterrupt",
+        "backward raised KeyboardInterrupt",
     ),
     "unbounded recursion in forward": (
         forward_returning("_deeper(0)", "def _deeper(n):\n    return _deeper(n + 1)"),
@@ -182,7 +182,7 @@ RETURNED = {
                 raise _Loop()
         """,
         "error",
-        "",
+        "forward raised _Loop: (its message cannot be read",
     ),
     "exception whose __str__ is not text": (
         """
@@ -195,7 +195,27 @@ RETURNED = {
                 raise _Odd()
         """,
         "error",
-        "__str__ returned non-string",
+        "forward raised _Odd: (its message cannot be read: TypeError: __str__ returned non-string",
+    ),
+    "forward raising SystemExit": (
+        forward_returning("exit(4)"),
+        "error",
+        "forward raised SystemExit: 4",
+    ),
+    "big-endian output": (
+        forward_returning("np.asarray(y, dtype='>f8')"),
+        "passed",
+        "all checks passed",
+    ),
+    "big-endian wrong output": (
+        forward_returning("np.asarray(2 * y, dtype='>f8')"),
+        "failed",
+        "output",
+    ),
+    "160 MB output of the wrong shape": (
+        forward_returning("np.ones((20_000, 1_000))"),
+        "error",
+        "used more than 2048 MiB",
     ),
     "NaN hidden under a masked array": (
         forward_returning("np.ma.masked_array(np.where(y > 0, np.nan, y), mask=y > 0)"),
@@ -228,6 +248,7 @@ def test_a_misbehaving_returned_value_costs_its_exercise_only(returned_reports, 
     report = returned_reports[name]
     assert statuses(report) == {"linear": status, "relu": "passed"}
     assert words in message(report, "linear") + json.dumps(report["exercises"][0]["checks"])
+    assert "died" not in message(report, "linear")  # what went wrong is named, not hidden
 
 
 # --- the interpreter drill's worker shares with the submission ----------------------------

@@ -73,38 +73,70 @@ class Missing:
 MISSING = Missing()
 
 
-def encode(values: Mapping[str, Any], prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Describe every value as plain data; numeric content goes into the arrays dict."""
+def encode(
+    values: Mapping[str, Any],
+    prefix: str,
+    unreadable: list[tuple[str, BaseException]] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Describe every value as plain data; numeric content goes into the arrays dict.
+
+    A submission's value may raise anything while it is read, or be too large to copy. With
+    `unreadable` given, such a value is left out and (its name, the exception) appended there;
+    without it (drill's own values), the exception propagates.
+    """
     meta: dict[str, Any] = {}
     arrays: dict[str, Any] = {}
     for name, value in values.items():
         key = f"{prefix}{len(arrays)}"
-        if value is MISSING:
-            meta[name] = {"kind": "missing"}
-        elif value is None:
-            meta[name] = {"kind": "none"}
-        elif isinstance(value, str):
-            meta[name] = {"kind": "text", "text": limit(value, 500)}
-        elif isinstance(value, (bool, np.bool_)):
-            meta[name] = {"kind": "bool", "value": bool(value)}
-        elif isinstance(value, (int, float, np.integer, np.floating)):
-            meta[name] = {"kind": "number", "value": _json_number(value)}
-        elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-            # np.array keeps a 0-d array 0-d (ascontiguousarray would make it shape (1,)).
-            arrays[key] = np.array(value, order="C")
-            meta[name] = {"kind": "array", "key": key, "type": type(value).__name__}
-        elif isinstance(value, np.ndarray):  # complex, strings, objects: not numbers drill reads
-            meta[name] = {"kind": "object", "type": f"array of dtype {value.dtype}"}
-        else:
-            meta[name] = {"kind": "object", "type": type(value).__name__}
+        try:
+            meta[name] = _describe(value, key, arrays)
+        except BaseException as error:
+            if unreadable is None:
+                raise
+            arrays.pop(key, None)
+            unreadable.append((name, error))
     return meta, arrays
 
 
-def _json_number(value: Any) -> float | str:
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond the float range
-        number = math.inf if value > 0 else -math.inf
+def _describe(value: Any, key: str, arrays: dict[str, Any]) -> dict[str, Any]:
+    """The plain-data description of `value`; an array's content goes into `arrays[key]`."""
+    if value is MISSING:
+        return {"kind": "missing"}
+    if value is None:
+        return {"kind": "none"}
+    if isinstance(value, str):
+        # str.__str__ makes an exact str of a subclass without calling its overrides.
+        return {"kind": "text", "text": limit(str.__str__(value), 500)}
+    if isinstance(value, (bool, np.bool_)):
+        return {"kind": "bool", "value": bool(value)}
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return {"kind": "number", "value": _json_number(float(value))}
+        except OverflowError:
+            return {"kind": "object", "type": "integer too large for a float"}
+    if isinstance(value, (float, np.integer, np.floating)):
+        return {"kind": "number", "value": _json_number(float(value))}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        # np.array keeps a 0-d array 0-d (ascontiguousarray would make it shape (1,)).
+        array = np.array(value, order="C")
+        if not array.dtype.isnative:  # sent as this machine's byte order, the only one read
+            array = array.astype(array.dtype.newbyteorder("="))
+        arrays[key] = array
+        return {"kind": "array", "key": key, "type": type_name(value)}
+    if isinstance(value, np.ndarray):  # complex, strings, objects: not numbers drill reads
+        return {"kind": "object", "type": f"array of dtype {value.dtype}"}
+    return {"kind": "object", "type": type_name(value)}
+
+
+def type_name(value: Any) -> str:
+    """The name of `value`'s class, read past any metaclass that hides or replaces it."""
+    return _CLASS_NAME.__get__(type(value), type)
+
+
+_CLASS_NAME = type.__dict__["__name__"]
+
+
+def _json_number(number: float) -> float | str:
     return number if math.isfinite(number) else repr(number)
 
 

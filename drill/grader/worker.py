@@ -37,7 +37,7 @@ import numpy as np
 from drill.grader import sandbox, wire
 from drill.grader.records import Key, Stage
 from drill.grader.wire import MISSING as _MISSING
-from drill.grader.wire import encode, limit
+from drill.grader.wire import encode, limit, type_name
 
 OUTPUT_LIMIT = 4000  # characters of a submission's printed output kept per exercise
 TRACEBACK_LIMIT = 4000
@@ -48,12 +48,18 @@ class Stop(Exception):
 
 
 class Recorder:
-    """What one case produced: named values and, at most, one error."""
+    """What one case produced: named values and, at most, one error.
+
+    In the worker (`solution_file` given) every exception a call raises is the submission's,
+    SystemExit and KeyboardInterrupt included: its process has no terminal to be interrupted
+    from. In drill's own process only Exception is caught, so that Ctrl-C stays Ctrl-C.
+    """
 
     def __init__(self, solution_file: str | None) -> None:
         self.values: dict[str, Any] = {}
         self.error: dict[str, str] | None = None
         self.solution_file = solution_file
+        self._caught = Exception if solution_file is None else BaseException
 
     def put(self, key: Key, value: Any) -> None:
         self.values[key.wire()] = value
@@ -61,25 +67,38 @@ class Recorder:
     def run(self, stage: Stage, call: Callable[[], Any]) -> Any:
         try:
             return call()
-        except Exception as exc:  # the submission's own failure, recorded for the parent
+        except self._caught as exc:  # the submission's own failure, recorded for the parent
             self.fail(stage, exc)
             raise Stop from None
 
-    def fail(self, stage: Stage, exc: BaseException) -> None:
+    def fail(self, stage: str, exc: BaseException) -> None:
+        """Record `exc` as the case's error; `stage` is a Stage, or "reading NAME"."""
         self.error = {
             "stage": stage,
-            "type": type(exc).__name__,
-            "text": limit(str(exc), 500),
+            "type": type_name(exc),
+            "text": limit(_message(exc), 500),
             "traceback": _user_traceback(exc, self.solution_file),
         }
+
+
+def _message(exc: BaseException) -> str:
+    """str(exc), or why it cannot be read: its __str__ may raise or return a non-string."""
+    try:
+        return str.__str__(str(exc))
+    except BaseException as error:
+        try:
+            why = f"{type_name(error)}: {str.__str__(str(error))}"
+        except BaseException:
+            why = type_name(error)
+        return f"(its message cannot be read: {why})"
 
 
 def _user_traceback(exc: BaseException, solution_file: str | None) -> str:
     """The traceback lines that belong to the submission, not to drill."""
     frames = traceback.extract_tb(exc.__traceback__)
     own = [f for f in frames if solution_file is None or f.filename == solution_file]
-    lines = traceback.format_list(own) + traceback.format_exception_only(type(exc), exc)
-    return limit("".join(lines), TRACEBACK_LIMIT)
+    last = f"{type_name(exc)}: {_message(exc)}\n"
+    return limit("".join(traceback.format_list(own)) + last, TRACEBACK_LIMIT)
 
 
 def _copy(value: Any) -> Any:
@@ -105,8 +124,9 @@ def drive_layer(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], 
     grad_input = rec.run("backward", lambda: layer.backward(grad_output))
     if case["grad_input"]:
         rec.put(Key.result("grad_input"), grad_input)
-    for attribute in case["grads"].values():
-        rec.put(Key.result(attribute), getattr(layer, attribute, _MISSING))
+    for attribute in case["grads"].values():  # a property may raise: part of backward's work
+        value = rec.run("backward", lambda a=attribute: getattr(layer, a, _MISSING))
+        rec.put(Key.result(attribute), value)
     _snapshot(rec, "backward", init, init_args, {case["input"]: x, "grad_output": grad_output})
     for index, probe in enumerate(case["probes"]):
         for sign in (1, -1):
@@ -157,7 +177,8 @@ def drive_autograd(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any
     rec.run("backward", out.backward)
     rec.put(Key.result("data"), rec.run("expression", lambda: out.data))
     for name, leaf in leaves.items():
-        rec.put(Key.result(f"{name}.grad"), getattr(leaf, "grad", _MISSING))
+        grad = rec.run("backward", lambda v=leaf: getattr(v, "grad", _MISSING))
+        rec.put(Key.result(f"{name}.grad"), grad)
 
 
 # --- autograd expressions: arithmetic over named leaves, never eval ------------------------
@@ -375,7 +396,11 @@ def _run_exercise(module: Any, exercise: Mapping[str, Any], arrays: Any, solutio
                 pass
             except BaseException as exc:  # SystemExit and the like: the case cannot go on
                 rec.fail("run", exc)
-            meta, case_out = encode(rec.values, f"c{number}_")
+            unreadable: list[tuple[str, BaseException]] = []
+            meta, case_out = encode(rec.values, f"c{number}_", unreadable)
+            if unreadable and rec.error is None:
+                name, error = unreadable[0]
+                rec.fail(f"reading {_label(name)}", error)
             meta_cases.append({"values": meta, "error": rec.error})
             out_arrays.update(case_out)
             if rec.error is not None and rec.error["type"] == "MemoryError":
@@ -383,6 +408,14 @@ def _run_exercise(module: Any, exercise: Mapping[str, Any], arrays: Any, solutio
         return {"cases": meta_cases}, out_arrays, capture.text()
     finally:
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+
+
+def _label(wire_key: str) -> str:
+    """The name a recorded value is shown by in a message."""
+    key = Key.from_wire(wire_key)
+    if key is None:
+        return wire_key
+    return f"forward's output with {key.name} shifted" if key.role == "probe" else key.name
 
 
 def _send(fd: int, data: bytes) -> None:
