@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
 EXIT_INTERNAL = 3
+MAX_JOBS = 256  # files graded at once, each in a worker of its own
 # Set by the scripts of drill completion when the shell asks drill for completions.
 COMPLETE_VARIABLE = "_DRILL_COMPLETE"
 
@@ -598,10 +599,9 @@ def grade(
         ),
     ] = False,
     jobs: Annotated[
-        int | None,
+        str | None,
         typer.Option(
             "--jobs",
-            min=1,
             metavar="N",
             help="With many files: grade this many at once (default: the number of cores).",
             show_default=False,
@@ -631,16 +631,8 @@ def grade(
     the class; --json prints one line per file and a last one with the summary. Exit code:
     0 when every file was graded, whatever its score; 2 when some file could not be.
     """
-    if len(solutions) > 1 or solutions[0].is_dir() or gradebook is not None:
-        if watch:
-            fail("--watch follows one file; give it a single solution file")
-        limits = (timeout, memory, strict is not False)  # a class is untrusted code: strict
-        _grade_class(solutions, only, limits, json_output, jobs, gradebook, bank_dir)
-    solution = solutions[0]
     import json
-
-    from drill.grader.runner import Ungradeable, open_session
-    from drill.limits import LimitError, parse_memory, parse_timeout
+    import os
 
     def unusable(message: str) -> NoReturn:
         if json_output:
@@ -649,9 +641,31 @@ def grade(
             )
         fail(message)
 
+    if len(solutions) > 1 or solutions[0].is_dir() or gradebook is not None:
+        if watch:
+            unusable("--watch follows one file; give it a single solution file, no --gradebook")
+        try:
+            workers = int(jobs) if jobs is not None else os.cpu_count() or 1
+        except ValueError:
+            workers = 0
+        if not 1 <= workers <= MAX_JOBS:
+            unusable(f"--jobs takes a whole number from 1 to {MAX_JOBS}, not {jobs}")
+        limits = (timeout, memory, strict is not False)  # a class is untrusted code: strict
+        _grade_class(solutions, only, limits, json_output, workers, gradebook, bank_dir)
+    solution = solutions[0]
+    from drill.grader.runner import Ungradeable, open_session
+    from drill.limits import LimitError, parse_memory, parse_timeout
+
     try:
         limits = parse_timeout(timeout), parse_memory(memory)
     except LimitError as error:
+        unusable(str(error))
+    from drill.progress.store import ProgressError, open_store
+
+    try:  # the grades are recorded at the end: a store that cannot take them is refused now
+        with open_store():
+            pass
+    except ProgressError as error:
         unusable(str(error))
     try:
         session = open_session(solution, *limits, strict=bool(strict), watching=watch)
@@ -780,7 +794,7 @@ def _grade_class(
     only: list[str] | None,
     limits: tuple[str, str, bool],
     json_output: bool,
-    jobs: int | None,
+    jobs: int,
     gradebook: Path | None,
     bank_dir: Path | None,
 ) -> NoReturn:
@@ -790,7 +804,6 @@ def _grade_class(
     The results are not recorded in the progress store: they are not the user's own.
     """
     import json
-    import os
 
     from rich.console import Console
 
@@ -842,7 +855,7 @@ def _grade_class(
             json_line(finished.pop(printed).to_json())
             printed += 1
 
-    grader = ClassGrader(prepared, timeout, memory, strict, jobs or os.cpu_count() or 1)
+    grader = ClassGrader(prepared, timeout, memory, strict, jobs)
     with class_progress(Console(stderr=True), len(files)) as progress:
 
         def on_done(index: int, submission: Submission) -> None:

@@ -569,3 +569,42 @@ def test_without_namespaces_the_fallbacks_still_contain_the_submission(tmp_path)
     strict = without_namespaces("grade", str(path), "--json", "--strict", *TWO)
     assert strict.returncode == 2
     assert "does not offer isolation from non-TCP networking" in json.loads(strict.stdout)["error"]
+
+
+# --- errors before grading: one message, one JSON object with --json, exit 2 -------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--jobs", "0"],
+        ["--jobs", "many"],
+        ["--watch"],
+        ["--watch", "--gradebook", "book.csv"],
+    ],
+    ids=["jobs-0", "jobs-text", "watch-two-files", "watch-gradebook"],
+)
+def test_with_json_a_refused_command_line_is_one_json_object(tmp_path, args):
+    first = submission(tmp_path, "pass")
+    second = tmp_path / "other.py"
+    second.write_text(REFERENCE)
+    files = [str(first)] if "--gradebook" in args else [str(first), str(second)]
+    result = runner.invoke(app, ["grade", *files, "--json", *args, "--only", "relu"])
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.stdout)["error"]  # the whole of stdout is one object
+    assert ("--jobs" if "--jobs" in args else "--watch") in error
+    assert "Usage" not in result.output
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"], ["--watch"]], ids=["text", "json", "watch"])
+def test_a_corrupt_progress_database_is_refused_before_grading(tmp_path, drill_home, flags):
+    database = drill_home / "progress.sqlite3"
+    database.write_bytes(b"\x00garbage" * 500)
+    path = submission(tmp_path, "pass")
+    result = runner.invoke(app, ["grade", str(path), *flags, *TWO])
+    assert result.exit_code == 2, result.output
+    assert str(database) in result.stderr
+    assert "Total" not in result.stdout and "linear" not in result.stdout  # nothing graded
+    if flags == ["--json"]:
+        assert str(database) in json.loads(result.stdout)["error"]
+    assert database.read_bytes() == b"\x00garbage" * 500
