@@ -259,20 +259,21 @@ def test_a_misbehaving_returned_value_costs_its_exercise_only(returned_reports, 
     [
         "import builtins\nbuiltins.len = lambda value: 0",
         "import builtins\nbuiltins.isinstance = lambda value, kind: True",
+        "import builtins\nbuiltins.str = lambda *args: 'x'",
+        "import builtins\nbuiltins.memoryview = lambda data: b''",
         "import json\njson.dumps = lambda *args, **kwargs: '{}'",
+        "import json\njson.JSONEncoder.encode = lambda self, value: '{}'",
         "import os\nos.write = lambda fd, data: len(data)",
-        "import numpy as np\nnp.ndarray.tobytes = lambda self, *args: b''",
+        "import numpy as np\nnp.array = np.asarray = np.ascontiguousarray = lambda *a, **k: None",
     ],
-    ids=["len", "isinstance", "json.dumps", "os.write", "tobytes"],
+    ids=["len", "isinstance", "str", "memoryview", "json.dumps", "encoder", "os.write", "numpy"],
 )
-def test_patching_what_drills_worker_uses_never_passes_nor_crashes_drill(tmp_path, patch):
+def test_patching_what_drills_worker_uses_cannot_reach_the_results(tmp_path, patch):
+    """drill's worker bound what it sends results with before the file was imported."""
     path = attack_file(tmp_path, "solution", patch)
     result = runner.invoke(app, ["grade", str(path), "--json", *TWO])
-    assert result.exit_code in (1, 2), result.output
-    assert "Traceback" not in result.output
-    report = json.loads(result.stdout)
-    if "error" not in report:  # graded: each exercise's results were unreadable
-        assert set(statuses(report).values()) == {"error"}
+    assert result.exit_code == 0, result.output
+    assert statuses(json.loads(result.stdout)) == {"linear": "passed", "relu": "passed"}
 
 
 def test_a_cleared_environment_and_a_running_thread_change_nothing(tmp_path):

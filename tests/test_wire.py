@@ -165,3 +165,19 @@ def test_text_with_a_lone_surrogate_comes_out_printable():
     assert shown == "a\\ud800b"
     shown.encode("utf-8")  # strict: no lone surrogate left
     assert wire.text("x" * 10, 4) == "xxxx… (6 more characters)"
+
+
+def test_plain_json_writes_what_the_json_module_writes():
+    from drill.grader import plainjson
+
+    value = {
+        "event": "done",
+        "text": 'quote " backslash \\ newline \n tab \t é \ud800 \x1b',
+        "numbers": [0, -3, 2**70, 0.1, -1.5e-300, 1e300],
+        "flags": [True, False, None],
+        "nested": {"a": [], "b": {}, "c": ("x", 1)},
+    }
+    assert plainjson.dumps(value) == json.dumps(value)
+    assert json.loads(plainjson.dumps(value)) == json.loads(json.dumps(value))
+    with pytest.raises(TypeError):
+        plainjson.dumps({"array": np.zeros(2)})

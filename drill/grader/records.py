@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from drill.grader import plainjson
+
 # result: a value compared with the reference's (output, grad_W, a.grad…);
 # snapshot: an array argument as it was after a call, to see whether it was modified;
 # structure: a return value not shaped as declared, with what was found instead;
@@ -51,7 +53,7 @@ class Key:
         return cls("probe", target, probe=index, sign=sign)
 
     def wire(self) -> str:
-        return json.dumps([self.role, self.name, self.stage, self.probe, self.sign])
+        return plainjson.dumps([self.role, self.name, self.stage, self.probe, self.sign])
 
     @classmethod
     def from_wire(cls, text: str) -> Key | None:

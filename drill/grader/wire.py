@@ -19,15 +19,27 @@ malformed or hostile data can reach the verdict code (or crash drill) undetected
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from drill.grader import plainjson
 from drill.grader.records import VALUE_KINDS
+
+# The submission runs in the worker's interpreter, and may patch builtins (isinstance, len,
+# memoryview…), json, os or NumPy when it is imported. What encode() and the sending side use
+# is bound here, when drill imports this module, before any submission code runs: a patch
+# made later cannot reach the channel to drill.
+__builtins__ = dict(vars(builtins))
+_write = os.write
+_array = np.array
+_asarray = np.asarray
 
 LINE_LIMIT = 1 << 20  # bytes of one JSON line
 PAYLOAD_LIMIT = 256 << 20  # bytes of one .npz archive
@@ -118,7 +130,7 @@ def _describe(value: Any, key: str, arrays: dict[str, Any]) -> dict[str, Any]:
         return {"kind": "number", "value": _json_number(float(value))}
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         # np.array keeps a 0-d array 0-d (ascontiguousarray would make it shape (1,)).
-        array = np.array(value, order="C")
+        array = _array(value, order="C")
         if not array.dtype.isnative:  # sent as this machine's byte order, the only one read
             array = array.astype(array.dtype.newbyteorder("="))
         arrays[key] = array
@@ -147,8 +159,15 @@ def limit(text: str, size: int) -> str:
 
 def frame(header: Mapping[str, Any], payload: bytes = b"") -> bytes:
     """One frame for a run pipe: the JSON line, then the payload it announces."""
-    line = json.dumps({**header, "payload": len(payload)} if payload else dict(header))
+    line = plainjson.dumps({**header, "payload": len(payload)} if payload else dict(header))
     return line.encode("utf-8") + b"\n" + payload
+
+
+def send(fd: int, data: bytes) -> None:
+    """Write all of `data` to `fd` (a run pipe), however many writes it takes."""
+    view = memoryview(data)
+    while view:
+        view = view[_write(fd, view) :]
 
 
 def pack_arrays(arrays: Mapping[str, np.ndarray]) -> tuple[dict[str, Any], bytes]:
@@ -156,7 +175,7 @@ def pack_arrays(arrays: Mapping[str, np.ndarray]) -> tuple[dict[str, Any], bytes
     index: dict[str, Any] = {}
     chunks = []
     for key, value in arrays.items():
-        array = np.asarray(value, order="C")  # ascontiguousarray would make a 0-d array (1,)
+        array = _asarray(value, order="C")  # ascontiguousarray would make a 0-d array (1,)
         index[key] = {"dtype": array.dtype.str, "shape": list(array.shape)}
         chunks.append(array.tobytes())
     return index, b"".join(chunks)

@@ -16,6 +16,7 @@ through exactly the same calls.
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
 import importlib.util
 import json
@@ -38,6 +39,10 @@ from drill.grader import sandbox, wire
 from drill.grader.records import Key, Stage
 from drill.grader.wire import MISSING as _MISSING
 from drill.grader.wire import encode, limit, type_name
+
+# Like wire.py's, this module's functions keep the builtins as drill imported them: the
+# submission's patches of len, isinstance, str… cannot reach the recording of its results.
+__builtins__ = dict(vars(builtins))
 
 OUTPUT_LIMIT = 4000  # characters of a submission's printed output kept per exercise
 TRACEBACK_LIMIT = 4000
@@ -418,12 +423,6 @@ def _label(wire_key: str) -> str:
     return f"forward's output with {key.name} shifted" if key.role == "probe" else key.name
 
 
-def _send(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 class Supervisor:
     """Drill's trusted process inside the sandbox: forks one child per exercise, cleans up.
 
@@ -571,23 +570,23 @@ class Supervisor:
         except SyntaxError as exc:
             shown = f"\n    {exc.text.strip()}" if exc.text and exc.text.strip() else ""
             failure = {"kind": "syntax", "line": exc.lineno, "text": f"{exc.msg}{shown}"}
-            _send(fd, wire.frame({"event": "import-failed", **failure, "output": ""}))
+            wire.send(fd, wire.frame({"event": "import-failed", **failure, "output": ""}))
             return
         except BaseException as exc:  # the submission may raise anything, SystemExit included
             kind = "exit" if isinstance(exc, SystemExit) else "exception"
             trace = _user_traceback(exc, self.solution)
             header = {"event": "import-failed", "kind": kind, "text": trace}
-            _send(fd, wire.frame({**header, "output": capture.text()}))
+            wire.send(fd, wire.frame({**header, "output": capture.text()}))
             return
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        _send(fd, wire.frame({"event": "imported"}))
+        wire.send(fd, wire.frame({"event": "imported"}))
         if exercise is None:
             return
         meta, out_arrays, output = _run_exercise(module, exercise, self.arrays, self.solution)
         index, payload = wire.pack_arrays(out_arrays)
         header = {"event": "done", "result": meta, "output": output, "arrays": index}
-        _send(fd, wire.frame(header, payload))
+        wire.send(fd, wire.frame(header, payload))
 
 
 def _limit_resources(memory_bytes: int) -> None:
