@@ -1311,6 +1311,15 @@ def main() -> None:
         from typer._completion_classes import completion_init
 
         completion_init()
+    import signal
+
+    def end_cleanly(number: int, frame: object) -> None:
+        raise SystemExit(128 + number)
+
+    # A closed terminal or a kill ends drill as an exit does: cleanup still runs, so no
+    # grading worker or temporary folder is left behind.
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, end_cleanly)
     try:
         # The same name, usage line and completion variable under python -m drill.
         app(prog_name="drill")

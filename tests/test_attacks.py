@@ -212,11 +212,6 @@ RETURNED = {
         "failed",
         "output",
     ),
-    "160 MB output of the wrong shape": (
-        forward_returning("np.ones((20_000, 1_000))"),
-        "error",
-        "used more than 2048 MiB",
-    ),
     "NaN hidden under a masked array": (
         forward_returning("np.ma.masked_array(np.where(y > 0, np.nan, y), mask=y > 0)"),
         "failed",

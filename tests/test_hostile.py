@@ -296,21 +296,27 @@ def default_signals() -> None:
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
-def test_the_worker_dies_with_drill(tmp_path, how):
+def test_the_worker_dies_with_drill_and_leaves_no_temporary_folder(tmp_path, how):
     path = submission(tmp_path, "import time\ntime.sleep(300)")
     marker = str(path)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     drill_process = subprocess.Popen(
         [sys.executable, "-m", "drill", "grade", str(path), *TWO, "--timeout", "600"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(temporary)},
         preexec_fn=default_signals,  # the suite may run under nohup or in the background
     )
     try:
         # The worker, its supervisor and the exercise's child all carry the file's path.
         assert wait_until(lambda: len(processes_mentioning(marker)) >= 3)
+        assert len(list(temporary.glob("drill-grade-*"))) == 1
         drill_process.send_signal(how)
-        drill_process.wait(timeout=60)
+        code = drill_process.wait(timeout=60)
+        assert code == (-how if how == signal.SIGKILL else 128 + how)
         assert wait_until(lambda: not processes_mentioning(marker), limit=20)
+        assert wait_until(lambda: not list(temporary.glob("drill-grade-*")), limit=20)
     finally:
         drill_process.kill()
         drill_process.wait()

@@ -98,11 +98,11 @@ def test_an_ungradeable_file_records_nothing(tmp_path: Path) -> None:
         assert store.grades() == []
 
 
-def test_a_damaged_store_still_shows_the_report_then_exits_2(
+def test_a_damaged_store_is_refused_before_anything_is_graded(
     tmp_path: Path, drill_home: Path
 ) -> None:
     (drill_home / "progress.sqlite3").write_bytes(b"garbage" * 300)
     result = grade(solution(tmp_path, REFERENCE))
     assert result.exit_code == 2
-    assert "linear_backward" in result.stdout
+    assert "linear_backward" not in result.stdout
     assert "damaged" in result.stderr

@@ -114,16 +114,18 @@ def _prctl(option: int, value: int) -> None:
 # --- process lifetime ------------------------------------------------------------------------
 
 
-def die_with_parent(parent_alive: Callable[[], bool]) -> None:
-    """Be killed when the parent exits; exit now if it is already gone.
+def die_with_parent(
+    parent_alive: Callable[[], bool], death_signal: signal.Signals = signal.SIGKILL
+) -> None:
+    """Receive `death_signal` when the parent exits; at once if it is already gone.
 
     `parent_alive` is asked after the request, to close the window in which the parent
     could have died before it took effect.
     """
     if _LIBC is not None:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(PR_SET_PDEATHSIG, death_signal)
     if not parent_alive():
-        os._exit(1)
+        os.kill(os.getpid(), death_signal)
 
 
 def become_subreaper() -> bool:

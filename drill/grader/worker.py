@@ -546,6 +546,7 @@ class Supervisor:
 
     def _child(self, exercise: dict | None, fd: int, workdir: str, supervisor: int) -> None:
         """Confine this process, import the submission, run one exercise, send the results."""
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the supervisor's handler is not ours
         sandbox.die_with_parent(lambda: os.getppid() == supervisor)
         os.setpgid(0, 0)
         keep = sorted({fd, self.ruleset} - {-1})
@@ -605,29 +606,63 @@ def _limit_resources(memory_bytes: int) -> None:
             resource.setrlimit(kind, (value, value))
 
 
+class _Orphaned(BaseException):
+    """drill, the worker's parent, has died: the worker cleans up and ends."""
+
+
 def main(argv: list[str]) -> None:
-    """The worker process: argv is parent pid, control fd, solution, plan, scratch, memory."""
+    """The worker process: argv is parent pid, control fd, solution, plan, scratch, memory.
+
+    This process is outside the sandbox's rules. When drill dies, even by SIGKILL, it gets
+    SIGTERM, ends every process it started and removes drill's temporary folder, which
+    drill itself had no chance to remove.
+    """
     names = ("parent", "control", "solution", "plan", "scratch", "memory")
     args = dict(zip(names, argv))
     import drill.grader.checks  # noqa: F401  the check types and their drivers, before user code
 
     parent = int(args["parent"])
-    sandbox.die_with_parent(lambda: os.getppid() == parent)
-    control = socket.socket(fileno=int(args["control"]))
-    if sandbox.enter_namespaces():
-        alive_read, alive_write = os.pipe()
-        init = os.fork()
-        if init:  # outside the namespace only to hold it: its death ends everything inside
-            control.close()
-            os.close(alive_read)
-            _, status = os.waitpid(init, 0)
-            os._exit(max(os.waitstatus_to_exitcode(status), 0))
-        os.close(alive_write)
-        # Our parent lives outside the namespace (getppid() reads 0): it is alive as long as
-        # it holds the other end of this pipe open.
-        sandbox.die_with_parent(lambda: not select.select([alive_read], [], [], 0)[0])
+    workdir = os.path.dirname(args["plan"])  # drill's temporary folder for this file
+
+    def on_term(number: int, frame: Any) -> None:
+        if os.getppid() != parent:  # a SIGTERM from anyone else while drill lives: ignored
+            raise _Orphaned
+
+    signal.signal(signal.SIGTERM, on_term)
+    outermost = True  # the process drill started, the one to remove drill's folder
+    exit_code = 0
     try:
+        sandbox.die_with_parent(lambda: os.getppid() == parent, signal.SIGTERM)
+        control = socket.socket(fileno=int(args["control"]))
+        if sandbox.enter_namespaces():
+            alive_read, alive_write = os.pipe()
+            init = os.fork()
+            if init:  # outside the namespace only to hold it: its death ends everything inside
+                control.close()
+                os.close(alive_read)
+                try:
+                    _, status = os.waitpid(init, 0)
+                except _Orphaned:  # end the namespace before removing the folder it writes in
+                    os.kill(init, signal.SIGKILL)
+                    os.waitpid(init, 0)
+                    raise
+                exit_code = max(os.waitstatus_to_exitcode(status), 0)
+                return
+            outermost = False
+            # The namespace's init takes no signal it has no handler for from inside it.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.close(alive_write)
+            # Our parent lives outside the namespace (getppid() reads 0): it is alive as long
+            # as it holds the other end of this pipe open.
+            sandbox.die_with_parent(lambda: not select.select([alive_read], [], [], 0)[0])
         Supervisor(control, args).serve()
+    except _Orphaned:
+        pass  # what is left to do is in `finally`, which every way out goes through
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a late death signal cannot cut it short
         sandbox.kill_descendants()
-        os._exit(0)
+        # The supervisor also ends when drill dies and closes the control socket, sometimes
+        # before the death signal arrives: whether drill lives is asked here, once.
+        if outermost and os.getppid() != parent:
+            shutil.rmtree(workdir, ignore_errors=True)
+        os._exit(exit_code)
