@@ -212,6 +212,14 @@ RETURNED = {
         "failed",
         "output",
     ),
+    "300 MB output, once": (
+        forward_returning(
+            "y if _calls.append(1) or len(_calls) > 1 else np.ones((40_000, 1_000))",
+            "_calls = []",
+        ),
+        "error",
+        "returning the results raised ResultsTooLarge: 305 MiB of arrays, more than the 256 MiB",
+    ),
     "NaN hidden under a masked array": (
         forward_returning("np.ma.masked_array(np.where(y > 0, np.nan, y), mask=y > 0)"),
         "failed",

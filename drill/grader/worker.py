@@ -52,6 +52,16 @@ class Stop(Exception):
     """Raised inside a driver after an error was recorded: the case cannot go on."""
 
 
+class ResultsTooLarge(Exception):
+    """The arrays an exercise returned are more than drill takes back from one exercise."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            f"{size >> 20} MiB of arrays, more than the {wire.PAYLOAD_LIMIT >> 20} MiB drill "
+            "takes back from one exercise"
+        )
+
+
 class Recorder:
     """What one case produced: named values and, at most, one error.
 
@@ -392,6 +402,7 @@ def _run_exercise(module: Any, exercise: Mapping[str, Any], arrays: Any, solutio
         check_type = CHECK_TYPES[exercise["check_type"]]
         meta_cases: list[dict[str, Any]] = []
         out_arrays: dict[str, Any] = {}
+        sent = 0  # bytes of arrays in out_arrays
         for number, case in enumerate(exercise["cases"]):
             rec = Recorder(solution)
             try:
@@ -406,6 +417,12 @@ def _run_exercise(module: Any, exercise: Mapping[str, Any], arrays: Any, solutio
             if unreadable and rec.error is None:
                 name, error = unreadable[0]
                 rec.fail(f"reading {_label(name)}", error)
+            size = sum(array.nbytes for array in case_out.values())
+            if sent + size > wire.PAYLOAD_LIMIT:  # drill would refuse the whole frame: say why
+                meta, case_out = {}, {}
+                rec.fail("returning the results", ResultsTooLarge(sent + size))
+            else:
+                sent += size
             meta_cases.append({"values": meta, "error": rec.error})
             out_arrays.update(case_out)
             if rec.error is not None and rec.error["type"] == "MemoryError":
