@@ -836,8 +836,8 @@ def _grade_class(
         unusable(str(error))
     if gradebook is not None and not gradebook.parent.is_dir():
         unusable(f"cannot write the gradebook {gradebook}: no folder {gradebook.parent}")
-    bank = load(bank_dir)
-    exercises = _exercises(bank, only)
+    bank = load(bank_dir, unusable)
+    exercises = _exercises(bank, only, unusable)
     if not exercises:
         unusable("this bank has no graded exercises")
     try:

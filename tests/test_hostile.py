@@ -614,3 +614,13 @@ def test_a_corrupt_progress_database_is_refused_before_grading(tmp_path, drill_h
     if flags == ["--json"]:
         assert str(database) in json.loads(result.stdout)["error"]
     assert database.read_bytes() == b"\x00garbage" * 500
+
+
+def test_with_json_an_unknown_exercise_for_a_class_is_one_json_object(tmp_path):
+    first = submission(tmp_path, "pass")
+    second = tmp_path / "other.py"
+    second.write_text(REFERENCE)
+    args = ["grade", str(first), str(second), "--json", "--only", "no-such-exercise"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "no-such-exercise" in json.loads(result.stdout)["error"]
