@@ -15,7 +15,8 @@ MEMORY = 64 << 20
 
 def round_trip(values: dict) -> dict:
     meta, arrays = wire.encode(values, "c0_")
-    index, payload = wire.pack_arrays(arrays)
+    index, chunks = wire.pack_arrays(arrays)
+    payload = b"".join(chunks)
     result = {"cases": [{"values": meta, "error": None}]}
     header = {"event": "done", "result": result, "output": "printed", "arrays": index}
     data = wire.frame(header, payload)
@@ -132,7 +133,8 @@ def test_an_array_beyond_the_memory_cap_is_refused_before_it_is_read():
 
 def test_well_formed_arrays_load_in_order():
     first, second = np.arange(6.0).reshape(2, 3), np.array([True, False, True])
-    index, payload = wire.pack_arrays({"a": first, "b": second, "c": np.zeros((0, 3))})
+    index, chunks = wire.pack_arrays({"a": first, "b": second, "c": np.zeros((0, 3))})
+    payload = b"".join(chunks)
     arrays = wire.load_arrays(json.loads(json.dumps(index)), payload, MEMORY)
     assert np.array_equal(arrays["a"], first) and np.array_equal(arrays["b"], second)
     assert arrays["c"].shape == (0, 3)

@@ -24,7 +24,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -158,27 +158,40 @@ def limit(text: str, size: int) -> str:
 
 
 def frame(header: Mapping[str, Any], payload: bytes = b"") -> bytes:
-    """One frame for a run pipe: the JSON line, then the payload it announces."""
-    line = plainjson.dumps({**header, "payload": len(payload)} if payload else dict(header))
-    return line.encode("utf-8") + b"\n" + payload
+    """One frame: the JSON line, then the payload it announces."""
+    return _line(header, len(payload)) + payload
 
 
-def send(fd: int, data: bytes) -> None:
-    """Write all of `data` to `fd` (a run pipe), however many writes it takes."""
-    view = memoryview(data)
+def _line(header: Mapping[str, Any], payload_size: int) -> bytes:
+    line = plainjson.dumps({**header, "payload": payload_size} if payload_size else dict(header))
+    return line.encode("utf-8") + b"\n"
+
+
+def send_frame(fd: int, header: Mapping[str, Any], chunks: Sequence[memoryview] = ()) -> None:
+    """Write one frame to `fd` (a run pipe), its payload the chunks one after the other.
+
+    The chunks are written where they lie, never joined: a result near the payload limit
+    costs no copy of itself.
+    """
+    _send(fd, memoryview(_line(header, sum(len(chunk) for chunk in chunks))))
+    for chunk in chunks:
+        _send(fd, chunk)
+
+
+def _send(fd: int, view: memoryview) -> None:
     while view:
         view = view[_write(fd, view) :]
 
 
-def pack_arrays(arrays: Mapping[str, np.ndarray]) -> tuple[dict[str, Any], bytes]:
-    """The index of `arrays` (key -> dtype and shape) and their bytes, one after the other."""
+def pack_arrays(arrays: Mapping[str, np.ndarray]) -> tuple[dict[str, Any], list[memoryview]]:
+    """The index of `arrays` (key -> dtype and shape) and each one's bytes, without a copy."""
     index: dict[str, Any] = {}
     chunks = []
     for key, value in arrays.items():
         array = _asarray(value, order="C")  # ascontiguousarray would make a 0-d array (1,)
         index[key] = {"dtype": array.dtype.str, "shape": list(array.shape)}
-        chunks.append(array.tobytes())
-    return index, b"".join(chunks)
+        chunks.append(memoryview(array.reshape(-1)).cast("B"))
+    return index, chunks
 
 
 # --- decoding ---------------------------------------------------------------------------------

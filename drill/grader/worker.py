@@ -588,23 +588,23 @@ class Supervisor:
         except SyntaxError as exc:
             shown = f"\n    {exc.text.strip()}" if exc.text and exc.text.strip() else ""
             failure = {"kind": "syntax", "line": exc.lineno, "text": f"{exc.msg}{shown}"}
-            wire.send(fd, wire.frame({"event": "import-failed", **failure, "output": ""}))
+            wire.send_frame(fd, {"event": "import-failed", **failure, "output": ""})
             return
         except BaseException as exc:  # the submission may raise anything, SystemExit included
             kind = "exit" if isinstance(exc, SystemExit) else "exception"
             trace = _user_traceback(exc, self.solution)
             header = {"event": "import-failed", "kind": kind, "text": trace}
-            wire.send(fd, wire.frame({**header, "output": capture.text()}))
+            wire.send_frame(fd, {**header, "output": capture.text()})
             return
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        wire.send(fd, wire.frame({"event": "imported"}))
+        wire.send_frame(fd, {"event": "imported"})
         if exercise is None:
             return
         meta, out_arrays, output = _run_exercise(module, exercise, self.arrays, self.solution)
-        index, payload = wire.pack_arrays(out_arrays)
+        index, chunks = wire.pack_arrays(out_arrays)
         header = {"event": "done", "result": meta, "output": output, "arrays": index}
-        wire.send(fd, wire.frame(header, payload))
+        wire.send_frame(fd, header, chunks)
 
 
 def _limit_resources(memory_bytes: int) -> None:
