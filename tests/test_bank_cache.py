@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +128,16 @@ def test_drill_grade_reports_a_bank_broken_after_a_cached_grade(bank: Path) -> N
     broken = runner.invoke(app, args)
     assert broken.exit_code == 2
     assert "invalid YAML" in json.loads(broken.stdout)["error"]
+
+
+def test_a_bank_read_from_the_cache_needs_no_yaml(bank: Path) -> None:
+    load = (
+        "import sys; from pathlib import Path; "
+        "from drill.bank.loader import bank_cache_path, load_bank; "
+        f"root = Path({str(bank)!r}); load_bank(root, bank_cache_path(root)); "
+        "print('yaml' in sys.modules)"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", load], capture_output=True, text=True) for _ in "ab"
+    ]
+    assert [run.stdout.strip() for run in runs] == ["True", "False"], runs

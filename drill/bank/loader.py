@@ -12,53 +12,57 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
-
-import yaml
 
 from drill.bank.schema import Exercise, Problem, Question, parse_exercise, parse_question
 from drill.files import write_atomically
 from drill.text import excerpt
 
-# libyaml's C loader is several times faster; fall back to the pure-Python one without it.
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 # Deeper nesting than any bank needs only serves to exhaust the stack.
 MAX_DEPTH = 40
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """The safe loader with string keys only, each given once, and integers that fit a float."""
+@cache
+def _yaml_loader() -> Any:
+    """The safe loader with string keys only, each given once, and integers that fit a float.
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, str):
+    Built on first use: a bank read from drill grade's cache never needs YAML.
+    """
+    import yaml
+
+    # libyaml's C loader is several times faster; fall back to the pure-Python one without it.
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if not isinstance(key, str):
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {excerpt(key)} is not text", key_node.start_mark
+                    )
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {excerpt(key)} appears twice", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+        def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+            try:
+                value = super().construct_yaml_int(node)
+                float(value)
+            except (ValueError, OverflowError):  # beyond a float, or too many digits to convert
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {excerpt(key)} is not text", key_node.start_mark
-                )
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {excerpt(key)} appears twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+                    None, None, f"the integer {excerpt(node.value)} is too large", node.start_mark
+                ) from None
+            return value
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        try:
-            value = super().construct_yaml_int(node)
-            float(value)
-        except (ValueError, OverflowError):  # beyond a float, or too many digits to convert
-            raise yaml.constructor.ConstructorError(
-                None, None, f"the integer {excerpt(node.value)} is too large", node.start_mark
-            ) from None
-        return value
-
-
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
+    return Loader
 
 
 def _check_structure(text: str) -> None:
@@ -67,8 +71,10 @@ def _check_structure(text: str) -> None:
     An alias repeats a whole subtree: a few hundred bytes of nested aliases stand for
     billions of values, so they are refused before anything is built from them.
     """
+    import yaml
+
     depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=_yaml_loader()):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise yaml.MarkedYAMLError(
                 problem="anchors and aliases (& and *) are not allowed in bank files",
@@ -132,10 +138,12 @@ def default_bank_dir() -> Path:
 
 def _line_of(text: str, field_name: str | None) -> int | None:
     """The 1-based line of a top-level key, found only when an error needs it."""
+    import yaml
+
     if field_name is None:
         return None
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_yaml_loader())
     except yaml.YAMLError:
         return None
     if isinstance(node, yaml.MappingNode):
@@ -151,6 +159,8 @@ _UNREADABLE = object()
 
 def _read_data(path: Path, issues: list[BankIssue]) -> Any:
     """The YAML data of one file, or _UNREADABLE with an issue saying why there is none."""
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -158,7 +168,7 @@ def _read_data(path: Path, issues: list[BankIssue]) -> Any:
         return _UNREADABLE
     try:
         _check_structure(text)
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_yaml_loader())
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or "not valid YAML"
@@ -304,7 +314,7 @@ def _size_and_mtime(path: Path) -> tuple[int, int]:
 def _cache_key(root: Path) -> list[Any]:
     from drill import __version__
 
-    return [CACHE_FORMAT, __version__, yaml.__version__, str(root.resolve())]
+    return [CACHE_FORMAT, __version__, str(root.resolve())]
 
 
 def read_bank_cache(cache: Path, root: Path, stamps: list[list[Any]]) -> list[Any] | None:
