@@ -13,6 +13,15 @@ import pytest
 import drill.progress.clock
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_drill_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A DRILL_HOME for module-scoped fixtures, which run before any test's own home is set."""
+    home = tmp_path_factory.mktemp("drill-home-shared")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DRILL_HOME", str(home))
+        yield home
+
+
 @pytest.fixture(autouse=True)
 def drill_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh DRILL_HOME, so no test reads or writes the real user's progress."""

@@ -56,8 +56,7 @@ def _indented(renderable: RenderableType, depth: int = 2) -> Padding:
 
 
 def summary_table(report: GradeReport) -> Table:
-    title = Text(one_line(f"drill grade {report.solution}"))
-    table = Table(box=box.SIMPLE_HEAD, expand=False, title=title)
+    table = Table(box=box.SIMPLE_HEAD, expand=False)
     table.add_column("exercise", overflow="fold")
     table.add_column("status", no_wrap=True)
     table.add_column("points", justify="right", no_wrap=True)
@@ -181,6 +180,8 @@ def exercise_detail(exercise: ExerciseResult) -> Group:
 
 def render(report: GradeReport, console: Console) -> None:
     """Print the summary table, the details of each exercise not passed, and the total."""
+    # The path goes on a line of its own: as a table title it would fold at the table's width.
+    console.print(Text(one_line(f"drill grade {report.solution}"), style="bold"))
     console.print(summary_table(report))
     troubled = [e for e in report.exercises if e.status in FAILING]
     for exercise in troubled:
