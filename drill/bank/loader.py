@@ -218,7 +218,8 @@ def load_bank(root: Path | None = None, cache: Path | None = None) -> Bank:
     bank = Bank(root=root)
     issues: list[BankIssue] = []
     files = _bank_files(root)
-    stamps = _stamps(files)  # taken before reading: a file saved meanwhile misses next time
+    # Taken before reading: a file saved meanwhile does not match them next time.
+    stamps = _stamps(files) if cache is not None else None
     cached = read_bank_cache(cache, root, stamps) if cache is not None and stamps else None
     contents = []
     for index, (topic, is_exercise, path) in enumerate(files):
