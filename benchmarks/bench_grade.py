@@ -7,6 +7,12 @@ the user's cache folder and reused (installed from the configured package index,
 where that index is local). When that environment cannot be made, the dev environment's
 pytest runs with every plugin disabled instead. The script prints which.
 
+Both sides run with Python's bytecode cache on, as an installed package has it: the
+measured commands run without PYTHONDONTWRITEBYTECODE (which a dev shell may set, making
+every run compile drill's modules from source), after one warm-up run of each. The script
+prints that too. drill's sandbox still writes no bytecode beside the solution or the
+references.
+
 Targets: grading the seed's five exercises of solutions/backprop.py takes at most 1.0x the
 baseline's wall time, grading the whole bank at most 1.4x. Runs are interleaved and the
 medians compared. Exits 1 when a target is missed.
@@ -120,9 +126,15 @@ def baseline_pytest() -> tuple[list[str], dict[str, str], str]:
     )
 
 
+def with_bytecode_cache(env: dict[str, str]) -> dict[str, str]:
+    """`env` with Python's bytecode cache on, as a normal installation runs."""
+    return {name: value for name, value in env.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 def main() -> int:
     pytest, pytest_env, which = baseline_pytest()
     print(f"pytest baseline: {which}")
+    print("bytecode cache: on for both sides (PYTHONDONTWRITEBYTECODE unset), warmed once")
     with tempfile.TemporaryDirectory(prefix="drill-bench-") as folder:
         workdir = Path(folder)
         (workdir / "test_baseline.py").write_text(textwrap.dedent(BASELINE_TEST))
@@ -132,12 +144,12 @@ def main() -> int:
         # Every grade is recorded: keep the runs out of the user's own progress.
         drill_env = {**os.environ, "DRILL_HOME": str(workdir / "home")}
         commands = {
-            "pytest baseline": (baseline, pytest_env),
-            "drill grade (seed five)": (seed, drill_env),
-            "drill grade (all)": (drill, drill_env),
+            "pytest baseline": (baseline, with_bytecode_cache(pytest_env)),
+            "drill grade (seed five)": (seed, with_bytecode_cache(drill_env)),
+            "drill grade (all)": (drill, with_bytecode_cache(drill_env)),
         }
         for command, env in commands.values():
-            wall_time(command, workdir, env)  # warm the file cache
+            wall_time(command, workdir, env)  # warm the file and bytecode caches
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(ROUNDS):
             for name, (command, env) in commands.items():

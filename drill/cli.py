@@ -94,18 +94,23 @@ def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load(bank_dir: Path | None, complain: Callable[[str], NoReturn] = fail) -> Bank:
+def load(
+    bank_dir: Path | None, complain: Callable[[str], NoReturn] = fail, cached: bool = False
+) -> Bank:
     """The bank, or a clear message and exit code 2 when it cannot be loaded.
 
     `complain` says it and exits (drill grade --json passes one that prints a JSON object).
+    `cached` lets an unchanged bank's data come from drill's cache (drill grade does).
     """
     from drill.bank import BankError, load_bank
+    from drill.bank.loader import bank_cache_path, default_bank_dir
     from drill.text import plural
 
     if bank_dir is not None and not bank_dir.exists():
         complain(f"no such bank folder: {bank_dir}")
+    root = default_bank_dir() if bank_dir is None else bank_dir
     try:
-        return load_bank(bank_dir)
+        return load_bank(root, bank_cache_path(root) if cached else None)
     except BankError as error:
         count = len(error.issues)
         lines = "\n".join(f"  {issue}" for issue in error.issues[:20])
@@ -672,7 +677,7 @@ def grade(
     except Ungradeable as error:
         unusable(f"cannot grade {solution}: {error}")
     with session:
-        bank = load(bank_dir, unusable)
+        bank = load(bank_dir, unusable, cached=True)
         exercises = _exercises(bank, only, unusable)
         if not exercises:
             unusable("this bank has no graded exercises")

@@ -280,11 +280,12 @@ class GradingSession:
         A session can run several times (drill grade --watch): the worker stays warm, and
         reloads the plan and the submission's source at the start of each run.
         """
-        import numpy as np
+        from drill.grader import wire
 
-        text = json.dumps(plan)
+        index, payload = wire.pack_arrays(arrays)
+        text = json.dumps({**plan, "arrays": index})
         if text != self._plan:  # a watch's rounds share one plan: written and read once
-            np.savez(self.workdir / "plan" / "plan.npz", **arrays)
+            (self.workdir / "plan" / "plan.bin").write_bytes(payload)
             (self.workdir / "plan" / "plan.json").write_text(text)
             self._plan = text
             self._plan_loaded = False

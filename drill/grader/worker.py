@@ -444,7 +444,7 @@ class Supervisor:
     """Drill's trusted process inside the sandbox: forks one child per exercise, cleans up.
 
     Commands arrive on the control socket: `load` (compile the submission, and load
-    plan.json and plan.npz when the plan is new, before any submission code runs), `run`
+    plan.json and plan.bin when the plan is new, before any submission code runs), `run`
     (with a pipe for the child's frames) and `end` (kill every other process in the
     sandbox, then answer `clean`), handled in order, so the parent may send the next `run`
     at once. When the child exits, the parent hears `exited` with its status, so a crash is
@@ -515,10 +515,13 @@ class Supervisor:
     def _load(self, plan: bool) -> None:
         """Compile the submission's current source; reload the plan too when it changed."""
         if plan:
+            # Raw bytes and an index, as results travel: a zip member per array was slow.
             with open(os.path.join(self.plan_dir, "plan.json"), encoding="utf-8") as handle:
-                self.plan = json.load(handle)["exercises"]
-            with np.load(os.path.join(self.plan_dir, "plan.npz"), allow_pickle=False) as stored:
-                self.arrays = {key: stored[key] for key in stored.files}
+                stored = json.load(handle)
+            with open(os.path.join(self.plan_dir, "plan.bin"), "rb") as handle:
+                payload = handle.read()
+            self.plan = stored["exercises"]
+            self.arrays = wire.load_arrays(stored["arrays"], payload, len(payload))
         self.code = _compile_submission(self.solution)
 
     def _start(self, exercise_id: Any, fd: int) -> None:

@@ -277,6 +277,10 @@ class Store:
 
     def _migrate(self) -> None:
         self._db.execute("PRAGMA journal_mode = WAL")
+        # With WAL, NORMAL still survives any crash or kill of drill itself (only a power cut
+        # can drop the last commits), and a commit need not wait for the disk, so a writer
+        # holds the lock for moments and a second drill is never kept waiting long.
+        self._db.execute("PRAGMA synchronous = NORMAL")
         # Taking the write lock first means two drills starting at once never both migrate,
         # and a file that cannot be written is found now, not at the first answer.
         with self._write() as db:
