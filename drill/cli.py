@@ -1303,6 +1303,11 @@ def completion(
     )
 
 
+class Terminated(BaseException):
+    """drill got SIGTERM or SIGHUP (args[0]). Not a SystemExit: code that catches the exits
+    of bank code it runs must not take it for one."""
+
+
 def main() -> None:
     """Console-script entry point: Ctrl-C and drill's own bugs end with one line, not a trace.
 
@@ -1319,7 +1324,7 @@ def main() -> None:
     import signal
 
     def end_cleanly(number: int, frame: object) -> None:
-        raise SystemExit(128 + number)
+        raise Terminated(number)
 
     # A closed terminal or a kill ends drill as an exit does: cleanup still runs, so no
     # grading worker or temporary folder is left behind.
@@ -1328,6 +1333,8 @@ def main() -> None:
     try:
         # The same name, usage line and completion variable under python -m drill.
         app(prog_name="drill")
+    except Terminated as terminated:
+        raise SystemExit(128 + terminated.args[0]) from None
     except KeyboardInterrupt:
         typer.echo("\ndrill: interrupted", err=True)
         raise SystemExit(130) from None

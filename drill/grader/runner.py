@@ -282,10 +282,11 @@ class GradingSession:
         """
         from drill.grader import wire
 
-        index, payload = wire.pack_arrays(arrays)
+        index, chunks = wire.pack_arrays(arrays)
         text = json.dumps({**plan, "arrays": index})
         if text != self._plan:  # a watch's rounds share one plan: written and read once
-            (self.workdir / "plan" / "plan.bin").write_bytes(payload)
+            with open(self.workdir / "plan" / "plan.bin", "wb") as handle:
+                handle.writelines(chunks)
             (self.workdir / "plan" / "plan.json").write_text(text)
             self._plan = text
             self._plan_loaded = False
