@@ -452,7 +452,7 @@ class Run:
                 f"importing {self.session.solution.name} did not finish within {timeout:g} s; "
                 "does it run something at import time?"
             )
-        return RunOutcome("timeout", detail=f"it did not finish within {timeout:g} s")
+        return RunOutcome("timeout", detail=f"did not finish within {timeout:g} s")
 
 
 def _protections(value: Any) -> dict[str, str]:
