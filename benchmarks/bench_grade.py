@@ -154,9 +154,9 @@ def main() -> int:
         for _ in range(ROUNDS):
             for name, (command, env) in commands.items():
                 times[name].append(wall_time(command, workdir, env))
-    sandbox = subprocess.run(
-        [*drill, "--only=relu", "--json"], capture_output=True, text=True
-    ).stdout
+        sandbox = subprocess.run(
+            [*drill, "--only=relu", "--json"], capture_output=True, text=True, env=drill_env
+        ).stdout
     print(f"sandbox: {json.loads(sandbox)['sandbox']}")
     medians = {name: statistics.median(values) for name, values in times.items()}
     for name, value in medians.items():
