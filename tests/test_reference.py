@@ -5,55 +5,23 @@ usually L = sum(forward(...) * G) for a random G; forward passes are compared wi
 plainer formulation (explicit loops, an explicit Jacobian, textbook formulas).
 """
 
-import importlib.util
 import math
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions" / "backprop.py"
-
-# Analytic and central-difference gradients in float64 agree to about 1e-9 on these sizes;
-# 1e-6 leaves room without letting a wrong factor or a missing term through.
-TOL = 1e-6
+from oracle import TOL, assert_close, central_diff, load_reference
 
 
 @pytest.fixture(scope="module")
 def ref():
-    """The reference module, loaded by path because solutions/ is not a package."""
-    spec = importlib.util.spec_from_file_location("backprop_reference", SOLUTIONS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_reference("backprop_reference")
 
 
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
-
-
-def central_diff(loss, x, eps=1e-6):
-    """dL/dx by central differences, where loss() returns L and reads x.
-
-    x is perturbed in place one element at a time and holds its original values on return.
-    """
-    grad = np.zeros(x.shape)
-    for idx in np.ndindex(x.shape):
-        original = x[idx]
-        x[idx] = original + eps
-        loss_plus = loss()
-        x[idx] = original - eps
-        loss_minus = loss()
-        x[idx] = original
-        grad[idx] = (loss_plus - loss_minus) / (2 * eps)
-    return grad
-
-
-def assert_close(actual, expected):
-    np.testing.assert_allclose(actual, expected, rtol=TOL, atol=TOL)
 
 
 # Linear, ReLU, Sigmoid, Tanh

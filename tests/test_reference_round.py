@@ -5,47 +5,22 @@ Gradients are compared with central differences of a scalar loss written from sc
 second formulation.
 """
 
-import importlib.util
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions" / "backprop.py"
-TOL = 1e-6  # float64 central differences agree to ~1e-9 on these sizes
+from oracle import assert_close, central_diff, load_reference
 
 
 @pytest.fixture(scope="module")
 def ref():
-    spec = importlib.util.spec_from_file_location("backprop_reference_round", SOLUTIONS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_reference("backprop_reference_round")
 
 
 @pytest.fixture
 def rng():
     return np.random.default_rng(2024)
-
-
-def central_diff(loss, x, eps=1e-6):
-    """dL/dx by central differences; x is perturbed in place and restored."""
-    grad = np.zeros(x.shape)
-    for idx in np.ndindex(x.shape):
-        original = x[idx]
-        x[idx] = original + eps
-        plus = loss()
-        x[idx] = original - eps
-        minus = loss()
-        x[idx] = original
-        grad[idx] = (plus - minus) / (2 * eps)
-    return grad
-
-
-def assert_close(actual, expected):
-    np.testing.assert_allclose(actual, expected, rtol=TOL, atol=TOL)
 
 
 def logistic(z):
