@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -445,6 +446,24 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     assert len(reviews) == 4 * count
     assert cards["shared"].reviews == 2 * count
     assert sum(card.reviews for card in cards.values()) == 4 * count
+
+
+def test_a_drill_opening_a_new_file_waits_for_another_that_is_opening_it(tmp_path: Path) -> None:
+    """The other drill holds the write lock while this one reads the new file and needs the
+    exclusive lock to switch it to WAL: SQLite fails that at once rather than waiting."""
+    path = tmp_path / "progress.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    released = threading.Timer(0.5, other.execute, ("COMMIT",))
+    released.start()
+    try:
+        with open_store(path) as store:
+            store.record_review("q", "good", "right", 1.0)
+    finally:
+        released.join()
+        other.close()
+    with open_store(path) as store:
+        assert len(store.reviews()) == 1
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -275,8 +276,25 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
+    def _use_wal(self) -> None:
+        """Switch the file to WAL, waiting out another drill that is switching it too.
+
+        Two drills opening a new file at once both read it, then both ask for the exclusive
+        lock the switch needs; SQLite sees the deadlock and fails one of them at once, without
+        the busy timeout, so that one tries again until the other has finished.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02)
+
     def _migrate(self) -> None:
-        self._db.execute("PRAGMA journal_mode = WAL")
+        self._use_wal()
         # With WAL, NORMAL still survives any crash or kill of drill itself (only a power cut
         # can drop the last commits), and a commit need not wait for the disk, so a writer
         # holds the lock for moments and a second drill is never kept waiting long.
