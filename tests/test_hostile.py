@@ -322,6 +322,25 @@ def test_the_worker_dies_with_drill_and_leaves_no_temporary_folder(tmp_path, how
         drill_process.wait()
 
 
+def test_a_worker_whose_control_socket_closes_removes_drills_folder(tmp_path):
+    """A killed drill's files close before its death signal is sent: the socket closing is
+    enough for the worker to take drill for dead (a living drill kills it first)."""
+    from drill.grader.runner import Worker
+
+    path = submission(tmp_path, "pass")
+    workdir = tmp_path / "drill-grade-test"
+    for name in ("plan", "scratch"):
+        (workdir / name).mkdir(parents=True)
+    worker = Worker(path, workdir, 512 << 20)
+    try:
+        assert worker.receive(time.monotonic() + 60)["event"] == "ready"
+        worker.control.close()  # this process, the worker's "drill", is alive
+        assert worker.process.wait(timeout=60) == 0
+        assert not workdir.exists()
+    finally:
+        worker.stop()
+
+
 def test_ctrl_c_prints_the_results_so_far_and_leaves_no_worker(tmp_path):
     pexpect = pytest.importorskip("pexpect")
     path = submission(

@@ -156,10 +156,14 @@ class Worker:
             return None
 
     def stop(self) -> None:
-        """Kill the worker; everything it started dies with it (namespace or death signal)."""
-        self.control.close()
+        """Kill the worker; everything it started dies with it (namespace or death signal).
+
+        Killed before its socket is closed: a worker that sees the socket close takes drill
+        for dead and removes the folder drill still uses.
+        """
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        self.control.close()
         self.process.wait()
 
 

@@ -626,6 +626,9 @@ def _limit_resources(memory_bytes: int) -> None:
             resource.setrlimit(kind, (value, value))
 
 
+DRILL_GONE = 0  # the exit status of a worker that ended because drill had died
+
+
 class _Orphaned(BaseException):
     """drill, the worker's parent, has died: the worker cleans up and ends."""
 
@@ -650,7 +653,10 @@ def main(argv: list[str]) -> None:
 
     signal.signal(signal.SIGTERM, on_term)
     outermost = True  # the process drill started, the one to remove drill's folder
-    exit_code = 0
+    # drill's death is known by its death signal, or by the control socket closing: drill's
+    # files close before the kernel sends that signal, and a living drill kills the worker
+    # before closing its end.
+    drill_gone = False
     try:
         sandbox.die_with_parent(lambda: os.getppid() == parent, signal.SIGTERM)
         control = socket.socket(fileno=int(args["control"]))
@@ -666,7 +672,7 @@ def main(argv: list[str]) -> None:
                     os.kill(init, signal.SIGKILL)
                     os.waitpid(init, 0)
                     raise
-                exit_code = max(os.waitstatus_to_exitcode(status), 0)
+                drill_gone = os.waitstatus_to_exitcode(status) == DRILL_GONE
                 return
             outermost = False
             # The namespace's init takes no signal it has no handler for from inside it.
@@ -676,13 +682,12 @@ def main(argv: list[str]) -> None:
             # as it holds the other end of this pipe open.
             sandbox.die_with_parent(lambda: not select.select([alive_read], [], [], 0)[0])
         Supervisor(control, args).serve()
+        drill_gone = True  # serve() returns when the control socket closes
     except _Orphaned:
-        pass  # what is left to do is in `finally`, which every way out goes through
+        drill_gone = True  # what is left to do is in `finally`, which every way out goes through
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a late death signal cannot cut it short
         sandbox.kill_descendants()
-        # The supervisor also ends when drill dies and closes the control socket, sometimes
-        # before the death signal arrives: whether drill lives is asked here, once.
-        if outermost and os.getppid() != parent:
+        if outermost and drill_gone:
             shutil.rmtree(workdir, ignore_errors=True)
-        os._exit(exit_code)
+        os._exit(DRILL_GONE if drill_gone else 1)
