@@ -1,5 +1,5 @@
 """`python -m drill`: the same as the `drill` command."""
 
-from drill.cli import main
+from drill.cli import run
 
-main()
+run()

@@ -665,18 +665,18 @@ def grade(
         limits = parse_timeout(timeout), parse_memory(memory)
     except LimitError as error:
         unusable(str(error))
-    from drill.progress.store import ProgressError, open_store
-
-    try:  # the grades are recorded at the end: a store that cannot take them is refused now
-        with open_store():
-            pass
-    except ProgressError as error:
-        unusable(str(error))
-    try:
+    try:  # started first: the worker's start-up overlaps all that follows
         session = open_session(solution, *limits, strict=bool(strict), watching=watch)
     except Ungradeable as error:
         unusable(f"cannot grade {solution}: {error}")
     with session:
+        from drill.progress.store import ProgressError, open_store
+
+        try:  # the grades are recorded at the end: a store that cannot take them is refused now
+            with open_store():
+                pass
+        except ProgressError as error:
+            unusable(str(error))
         bank = load(bank_dir, unusable, cached=True)
         exercises = _exercises(bank, only, unusable)
         if not exercises:
@@ -777,21 +777,31 @@ def _missing_protections(report: GradeReport) -> list[str]:
 def _grade_with_progress(
     session: GradingSession, bank: Bank, exercises: list[Exercise], show: bool
 ) -> GradeReport:
-    """Grade, with a transient status line on stderr naming the exercise being run."""
+    """Grade, with a transient status line on stderr naming the exercise being run.
+
+    When the report is to be shown, its modules are imported in a thread once the first
+    exercise has started: this process mostly waits for the sandbox then.
+    """
+    import threading
+
     from rich.console import Console
 
     from drill.grader.grade import grade_session
 
     console = Console(stderr=True)
-    if not show or not console.is_terminal:
-        return grade_session(session, bank, exercises)
-    with console.status("Grading…") as status:
-        return grade_session(
-            session,
-            bank,
-            exercises,
-            on_start=lambda exercise_id: status.update(f"Grading {exercise_id}…"),
-        )
+    status = console.status("Grading…") if show and console.is_terminal else None
+    prefetch = threading.Thread(target=__import__, args=("drill.grader.report",), daemon=True)
+
+    def on_start(exercise_id: str) -> None:
+        if show and prefetch.ident is None:  # not started yet
+            prefetch.start()
+        if status is not None:
+            status.update(f"Grading {exercise_id}…")
+
+    if status is None:
+        return grade_session(session, bank, exercises, on_start)
+    with status:
+        return grade_session(session, bank, exercises, on_start)
 
 
 def _grade_class(
@@ -1308,8 +1318,20 @@ class Terminated(BaseException):
     of bank code it runs must not take it for one."""
 
 
+def run() -> None:
+    """The `drill` command (and python -m drill): main(), then a quicker end of the process."""
+    try:
+        main()
+    finally:
+        # What is left is freed with the process. Frozen, it is spared the interpreter's final
+        # garbage collections over every module's objects, tens of ms once NumPy is loaded.
+        import gc
+
+        gc.freeze()
+
+
 def main() -> None:
-    """Console-script entry point: Ctrl-C and drill's own bugs end with one line, not a trace.
+    """Run the command line: Ctrl-C and drill's own bugs end with one line, not a trace.
 
     Set DRILL_DEBUG=1 to see the traceback of an internal error.
     """

@@ -120,14 +120,14 @@ class ClassGrader:
         return ClassRun([done[index] for index in range(len(files))])
 
     def _stop(self, futures: dict[Future[Submission], int]) -> None:
-        """No new submission starts, and the workers of those running are killed."""
+        """No new submission starts, and those running stop and close their workers."""
         self._stopping.set()
         for future in futures:
             future.cancel()
         with self._lock:
             running = list(self._sessions)
         for session in running:
-            session.close()
+            session.interrupt()
 
     def _grade_file(self, path: Path) -> Submission:
         name = str(path)

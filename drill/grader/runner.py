@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ class Worker:
         # Made on the first answer: wire.py imports NumPy, which must not delay our start.
         self._reader: FrameReader | None = None
         self._pending: list[dict[str, Any]] = []  # messages read but not yet handed out
+        self._sending = threading.Lock()  # GradingSession.interrupt() sends from another thread
         env = dict(os.environ)
         env.update({name: "1" for name in THREAD_VARIABLES})
         command = [
@@ -119,7 +121,8 @@ class Worker:
         from drill.grader import wire
 
         try:
-            socket.send_fds(self.control, [wire.frame(message)], [] if fd is None else [fd])
+            with self._sending:
+                socket.send_fds(self.control, [wire.frame(message)], [] if fd is None else [fd])
         except OSError as error:
             raise WorkerGone(f"it stopped listening ({error.strerror})") from None
 
@@ -239,6 +242,8 @@ class GradingSession:
         self._plan_loaded = False  # the current worker has loaded that plan
         self.imported = False  # once the file has been imported in the sandbox
         self.runs = 0  # runs asked of the current worker, numbered as its supervisor does
+        self._closed = False  # by close() or interrupt()
+        self._starting = threading.Lock()
 
     def _new_worker(self) -> Worker:
         return Worker(self.solution, self.workdir, self.memory_bytes)
@@ -249,6 +254,7 @@ class GradingSession:
         Killing the worker alone would do in a PID namespace, which dies with it; a child
         subreaper's orphans would outlive it.
         """
+        self._closed = True
         if self._worker is not None:
             if self._ready:
                 with contextlib.suppress(WorkerGone):
@@ -257,6 +263,17 @@ class GradingSession:
             self._worker.stop()
             self._worker = None
         self._tmp.cleanup()
+
+    def interrupt(self) -> None:
+        """Stop grading from another thread: the run in progress ends as stopped, no other
+        starts, and the grading thread then closes the session as usual. Only that thread
+        reads the worker's answers."""
+        with self._starting:
+            self._closed = True
+            worker = self._worker
+            if worker is not None and self._ready:
+                with contextlib.suppress(WorkerGone):
+                    worker.send(command="end")
 
     def _await_clean(self, worker: Worker) -> None:
         deadline = time.monotonic() + CLEANUP_TIMEOUT
@@ -296,21 +313,35 @@ class GradingSession:
             self._plan_loaded = False
         self.imported = False
         worker = self._ready_worker()
-        for exercise in plan["exercises"]:
-            on_start(exercise["id"])
-            # Only drill's own code runs in the supervisor, so losing it is rare (a kernel
-            # without signal scoping lets a submission kill it); the rest is graded afresh.
-            outcome: RunOutcome | None = None
-            try:
-                outcome = self._run_one(worker, exercise["id"])
-                # The supervisor handles commands in order: the next run can be asked for
-                # at once, and its `clean` is skipped as news of an earlier run.
-                worker.send(command="end")
-            except WorkerGone as error:
-                lost = RunOutcome("crashed", detail=f"the grading process died: {error}")
-                outcome = outcome or lost
-                worker = self._restart(worker)
-            yield exercise["id"], outcome
+        ids = [exercise["id"] for exercise in plan["exercises"]]
+        following: Run | None = None  # the next exercise, started before this one is judged
+        try:
+            for position, exercise_id in enumerate(ids):
+                # Only drill's own code runs in the supervisor, so losing it is rare (a kernel
+                # without signal scoping lets a submission kill it); the rest is graded afresh.
+                outcome: RunOutcome | None = None
+                try:
+                    run = following or self._start(worker, exercise_id, on_start)
+                    following = None
+                    if run is None:  # interrupted
+                        return
+                    outcome = run.finish()
+                    # The supervisor handles commands in order: the next run can be asked for
+                    # at once, and its `clean` is skipped as news of an earlier run.
+                    worker.send(command="end")
+                    if position + 1 < len(ids):
+                        following = self._start(worker, ids[position + 1], on_start)
+                except WorkerGone as error:
+                    lost = RunOutcome("crashed", detail=f"the grading process died: {error}")
+                    outcome = outcome or lost
+                    if following is not None:
+                        following.close()
+                        following = None
+                    worker = self._restart(worker)
+                yield exercise_id, outcome
+        finally:
+            if following is not None:  # Ctrl-C or an import failure: `end` stops its child
+                following.close()
 
     def _restart(self, worker: Worker) -> Worker:
         worker.stop()
@@ -319,6 +350,8 @@ class GradingSession:
 
     def _ready_worker(self) -> Worker:
         """The worker, started if need be, with the current plan and source loaded."""
+        if self._closed:
+            raise Ungradeable("grading was stopped")
         try:
             if self._worker is None:
                 self._worker = self._new_worker()
@@ -339,6 +372,7 @@ class GradingSession:
         return self._worker
 
     def _await_ready(self, worker: Worker) -> dict[str, Any]:
+
         message = worker.receive(time.monotonic() + STARTUP_TIMEOUT)
         if message is None:
             raise WorkerGone(f"no answer within {STARTUP_TIMEOUT:g} s")
@@ -346,36 +380,59 @@ class GradingSession:
             raise WorkerGone(f"it sent '{message.get('event')}' instead of 'ready'")
         return message
 
-    def _run_one(self, worker: Worker, exercise_id: str) -> RunOutcome:
-        """Run one exercise in a fresh child, by a deadline set here and now."""
+    def _start(
+        self, worker: Worker, exercise_id: str, on_start: Callable[[str], None]
+    ) -> Run | None:
+        """Start one exercise in a fresh child, with a deadline set here and now; None once
+        interrupted."""
         read_end, write_end = os.pipe()
-        self.runs += 1
         try:
-            try:
+            with self._starting:  # before interrupt()'s `end`, or not at all
+                if self._closed:
+                    os.close(read_end)
+                    return None
+                self.runs += 1
                 worker.send(fd=write_end, command="run", exercise=exercise_id)
-            finally:
-                # Closed exactly once: a second close could hit another thread's new descriptor.
-                os.close(write_end)
-            return Run(self, worker, read_end, time.monotonic() + self.timeout).outcome()
-        finally:
+        except WorkerGone:
             os.close(read_end)
+            raise
+        finally:
+            # Closed exactly once: a second close could hit another thread's new descriptor.
+            os.close(write_end)
+        on_start(exercise_id)
+        return Run(self, worker, read_end, self.runs, time.monotonic() + self.timeout)
 
 
 class Run:
     """Reading one exercise's pipe and the supervisor's news until an outcome is known."""
 
-    def __init__(self, session: GradingSession, worker: Worker, pipe: int, deadline: float) -> None:
+    def __init__(
+        self, session: GradingSession, worker: Worker, pipe: int, number: int, deadline: float
+    ) -> None:
         from drill.grader import wire
 
         self.session = session
         self.worker = worker
         self.pipe = pipe
+        self.number = number  # as the supervisor counts its runs
         self.deadline = deadline
         self.reader = wire.FrameReader()
         self.imported = False  # this run's child has imported the file
         self.pipe_open = True
 
-    def outcome(self) -> RunOutcome:
+    def finish(self) -> RunOutcome:
+        """The run's outcome, once known; its pipe is closed either way."""
+        try:
+            return self._outcome()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.pipe >= 0:
+            os.close(self.pipe)
+            self.pipe = -1
+
+    def _outcome(self) -> RunOutcome:
         from drill.grader import wire
 
         while True:
@@ -397,7 +454,9 @@ class Run:
                     event = None if message is None else message.get("event")
                     if event not in ("exited", "clean"):
                         raise WorkerGone(f"it sent '{event}' during a run")
-                    if event == "exited" and message.get("run") == self.session.runs:
+                    if message.get("run") == self.number:
+                        if event == "clean":  # ended by interrupt()
+                            return RunOutcome("crashed", detail="grading was stopped")
                         return self._exited(message.get("status"))
             except wire.WireError as error:
                 return RunOutcome("crashed", detail=f"it sent malformed data ({error})")

@@ -171,10 +171,18 @@ def kill_descendants() -> None:
     descendant left. Never call kill(-1) outside a PID namespace of our own: it would reach
     every process of the user.
     """
-    own = os.getpid()
+    if os.getpid() == 1:
+        # kill(-1) and fork() exclude each other in the kernel, and a fork fails once its
+        # caller has a SIGKILL pending: after this one kill, no process in the namespace
+        # can start another, so waiting for each to die is all that is left.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(-1, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            while True:
+                os.waitpid(-1, 0)
+        return
     while True:
-        victims = [-1] if own == 1 else _descendants(own)
-        for pid in victims:
+        for pid in _descendants(os.getpid()):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         try:

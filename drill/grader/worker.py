@@ -486,6 +486,12 @@ class Supervisor:
         self.control.sendall(wire.frame(message))
 
     def serve(self) -> None:
+        """Answer drill's commands until it closes the control socket."""
+        # Closed with our answers unread, or while we wrote: a close all the same.
+        with contextlib.suppress(ConnectionError):
+            self._serve()
+
+    def _serve(self) -> None:
         self.send(event="ready", sandbox=self.protections.as_dict())
         reader = wire.FrameReader()
         received: list[int] = []  # descriptors, in the order of the `run`s that carry them
@@ -629,16 +635,14 @@ def _limit_resources(memory_bytes: int) -> None:
 DRILL_GONE = 0  # the exit status of a worker that ended because drill had died
 
 
-class _Orphaned(BaseException):
-    """drill, the worker's parent, has died: the worker cleans up and ends."""
-
-
 def main(argv: list[str]) -> None:
     """The worker process: argv is parent pid, control fd, solution, plan, scratch, memory.
 
-    This process is outside the sandbox's rules. When drill dies, even by SIGKILL, it gets
-    SIGTERM, ends every process it started and removes drill's temporary folder, which
-    drill itself had no chance to remove.
+    This process is outside the sandbox's rules. When drill dies, even by SIGKILL, it ends
+    every process it started and removes drill's temporary folder, which drill itself had
+    no chance to remove. It learns of that death from the control socket closing (drill's
+    files close first; a living drill kills the worker before closing its end) or from the
+    SIGTERM the kernel sends then.
     """
     names = ("parent", "control", "solution", "plan", "scratch", "memory")
     args = dict(zip(names, argv))
@@ -646,17 +650,21 @@ def main(argv: list[str]) -> None:
 
     parent = int(args["parent"])
     workdir = os.path.dirname(args["plan"])  # drill's temporary folder for this file
+    drill_gone = False
+    init = 0  # the namespace's first process, once there is one
 
     def on_term(number: int, frame: Any) -> None:
-        if os.getppid() != parent:  # a SIGTERM from anyone else while drill lives: ignored
-            raise _Orphaned
+        # Never raises: an exception from here could cut the cleanup below short.
+        nonlocal drill_gone
+        if os.getppid() == parent:  # a SIGTERM from anyone else while drill lives: ignored
+            return
+        drill_gone = True
+        if init:  # ends the namespace, so the wait for it returns
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(init, signal.SIGKILL)
 
     signal.signal(signal.SIGTERM, on_term)
     outermost = True  # the process drill started, the one to remove drill's folder
-    # drill's death is known by its death signal, or by the control socket closing: drill's
-    # files close before the kernel sends that signal, and a living drill kills the worker
-    # before closing its end.
-    drill_gone = False
     try:
         sandbox.die_with_parent(lambda: os.getppid() == parent, signal.SIGTERM)
         control = socket.socket(fileno=int(args["control"]))
@@ -666,13 +674,8 @@ def main(argv: list[str]) -> None:
             if init:  # outside the namespace only to hold it: its death ends everything inside
                 control.close()
                 os.close(alive_read)
-                try:
-                    _, status = os.waitpid(init, 0)
-                except _Orphaned:  # end the namespace before removing the folder it writes in
-                    os.kill(init, signal.SIGKILL)
-                    os.waitpid(init, 0)
-                    raise
-                drill_gone = os.waitstatus_to_exitcode(status) == DRILL_GONE
+                _, status = os.waitpid(init, 0)
+                drill_gone = drill_gone or os.waitstatus_to_exitcode(status) == DRILL_GONE
                 return
             outermost = False
             # The namespace's init takes no signal it has no handler for from inside it.
@@ -683,10 +686,7 @@ def main(argv: list[str]) -> None:
             sandbox.die_with_parent(lambda: not select.select([alive_read], [], [], 0)[0])
         Supervisor(control, args).serve()
         drill_gone = True  # serve() returns when the control socket closes
-    except _Orphaned:
-        drill_gone = True  # what is left to do is in `finally`, which every way out goes through
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a late death signal cannot cut it short
         sandbox.kill_descendants()
         if outermost and drill_gone:
             shutil.rmtree(workdir, ignore_errors=True)
