@@ -554,3 +554,46 @@ def test_a_terminal_sees_a_progress_bar_and_ctrl_c_keeps_the_results_so_far(tmp_
     assert "c_correct.py" not in child.before
     rows = read_csv(book)[1:]  # the gradebook keeps the files finished before Ctrl-C
     assert [Path(row[0]).name for row in rows] == ["a_correct.py"]
+
+
+def test_interrupting_a_session_from_another_thread_ends_its_run_at_once(tmp_path, bank):
+    """What Ctrl-C does to each file being graded: the grading thread gets the run back as
+    stopped, starts no other, and no worker is left."""
+    import threading
+    import time
+
+    from drill.grader.grade import grade_prepared
+    from drill.grader.runner import open_session
+
+    path = tmp_path / "hang.py"
+    path.write_text(with_tail(HANG))
+    prepared = [prepare(bank, bank.exercises[name]) for name in ("relu", "linear")]
+    session = open_session(path, timeout=600, memory_mb=512)
+    reports = []
+    grading = threading.Thread(target=lambda: reports.append(grade_prepared(session, prepared)))
+    grading.start()
+    try:
+        while not session.imported:  # ReLU's child is running (and hangs)
+            assert grading.is_alive()
+            time.sleep(0.01)
+        session.interrupt()
+        grading.join(timeout=60)
+        assert not grading.is_alive()
+    finally:
+        session.close()
+    [report] = reports
+    assert [result.id for result in report.exercises] == ["relu"]
+    assert report.exercises[0].crashed
+    assert "grading was stopped" in report.exercises[0].message
+    assert not [
+        pid
+        for pid in os.listdir("/proc")
+        if pid.isdigit() and str(path).encode() in _command_line(pid)
+    ]
+
+
+def _command_line(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone meanwhile
+        return b""
