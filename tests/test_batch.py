@@ -466,9 +466,9 @@ def test_a_class_is_graded_strictly_unless_told_otherwise(class_dir, monkeypatch
     asked: list[bool] = []
     real = drill.grader.batch.open_session
 
-    def recording(path, timeout, memory_mb, strict):
+    def recording(path, timeout, memory_mb, strict, lanes):
         asked.append(strict)
-        return real(path, timeout, memory_mb, strict)
+        return real(path, timeout, memory_mb, strict, lanes=lanes)
 
     monkeypatch.setattr(drill.grader.batch, "open_session", recording)
     files = [str(class_dir / name) for name in ("a_correct.py", "c_relu_at_zero.py")]
@@ -568,7 +568,7 @@ def test_interrupting_a_session_from_another_thread_ends_its_run_at_once(tmp_pat
     path = tmp_path / "hang.py"
     path.write_text(with_tail(HANG))
     prepared = [prepare(bank, bank.exercises[name]) for name in ("relu", "linear")]
-    session = open_session(path, timeout=600, memory_mb=512)
+    session = open_session(path, timeout=600, memory_mb=512, lanes=1)  # as a class is graded
     reports = []
     grading = threading.Thread(target=lambda: reports.append(grade_prepared(session, prepared)))
     grading.start()

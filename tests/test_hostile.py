@@ -333,8 +333,9 @@ def test_a_worker_whose_control_socket_closes_removes_drills_folder(tmp_path):
         (workdir / name).mkdir(parents=True)
     worker = Worker(path, workdir, 512 << 20)
     try:
-        assert worker.receive(time.monotonic() + 60)["event"] == "ready"
-        worker.control.close()  # this process, the worker's "drill", is alive
+        [channel] = worker.channels
+        assert channel.receive(time.monotonic() + 60)["event"] == "ready"
+        channel.control.close()  # this process, the worker's "drill", is alive
         assert worker.process.wait(timeout=60) == 0
         assert not workdir.exists()
     finally:

@@ -143,7 +143,8 @@ class ClassGrader:
             return Submission(name, error=f"cannot grade {name}: {reason}")
 
     def _grade(self, path: Path) -> GradeReport:
-        session = open_session(path, self.timeout, self.memory_mb, self.strict)
+        # One lane a file: the files already run side by side, `jobs` at a time.
+        session = open_session(path, self.timeout, self.memory_mb, self.strict, lanes=1)
         with self._lock:
             self._sessions.add(session)
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -178,17 +177,10 @@ def grade_prepared(
     """Grade the session's submission on exercises prepared once for many submissions."""
     plan, arrays = _worker_plan(prepared)
     by_id = {item.exercise.id: item for item in prepared}
-    started: dict[str, float] = {}
-
-    def start(exercise_id: str) -> None:
-        started[exercise_id] = time.monotonic()
-        on_start(exercise_id)
-
     results = {}
     interrupted = False
     try:
-        for exercise_id, outcome in session.run(plan, arrays, start):
-            seconds = time.monotonic() - started.get(exercise_id, time.monotonic())
+        for exercise_id, outcome in session.run(plan, arrays, on_start):
             item = by_id[exercise_id]
             # A submission's inf and NaN are findings to report, not warnings to print.
             with np.errstate(all="ignore"):
@@ -201,7 +193,7 @@ def grade_prepared(
                     item.mistakes,
                     session.memory_bytes >> 20,
                 )
-            results[exercise_id].seconds = seconds
+            results[exercise_id].seconds = outcome.seconds
             results[exercise_id].crashed = outcome.status == "crashed"
     except KeyboardInterrupt:  # Ctrl-C: the results so far are still worth showing
         interrupted = True

@@ -42,6 +42,9 @@ BOOT = (
 # its own, generous enough for a loaded machine, so --timeout measures only the user's code.
 STARTUP_TIMEOUT = 60.0
 CLEANUP_TIMEOUT = 10.0  # for the supervisor to kill what a run left, before drill exits
+# Exercises run at once, each in a PID namespace of its own, where the kernel allows: one a
+# core, two at most (the parent needs a little CPU too).
+DEFAULT_LANES = max(1, min(2, os.cpu_count() or 1))
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -63,6 +66,7 @@ class RunOutcome:
     arrays: dict[str, Any] = field(default_factory=dict)  # name -> numpy array
     output: str = ""
     detail: str = ""
+    seconds: float = 0.0  # from the parent's asking to the outcome
 
 
 def _describe_exit(code: int | None) -> str:
@@ -77,45 +81,24 @@ def _describe_exit(code: int | None) -> str:
 
 
 class WorkerGone(Exception):
-    """The worker's supervisor died or broke the control protocol."""
+    """The worker's supervisor died or broke the control protocol (on `channel`'s lane)."""
+
+    def __init__(self, message: str, channel: Channel | None = None) -> None:
+        super().__init__(message)
+        self.channel = channel
 
 
-class Worker:
-    """The worker process and its control socket; started early so its start-up overlaps ours."""
+class Channel:
+    """One lane's control socket: commands out, answers in, every frame validated."""
 
-    def __init__(self, solution: Path, workdir: Path, memory_bytes: int) -> None:
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    def __init__(self, control: socket.socket, describe_death: Callable[[], str]) -> None:
+        self.control = control
+        self.runs = 0  # runs asked of this lane's supervisor, numbered as it does
+        self._describe_death = describe_death
         # Made on the first answer: wire.py imports NumPy, which must not delay our start.
         self._reader: FrameReader | None = None
         self._pending: list[dict[str, Any]] = []  # messages read but not yet handed out
         self._sending = threading.Lock()  # GradingSession.interrupt() sends from another thread
-        env = dict(os.environ)
-        env.update({name: "1" for name in THREAD_VARIABLES})
-        command = [
-            sys.executable,
-            "-I",
-            "-B",  # no bytecode beside the submission (or anywhere else) from the worker
-            "-c",
-            BOOT,
-            str(PACKAGE_ROOT),
-            str(os.getpid()),
-            str(theirs.fileno()),
-            str(solution),
-            str(workdir / "plan"),
-            str(workdir / "scratch"),
-            str(memory_bytes),
-        ]
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(theirs.fileno(),),
-            cwd=workdir,
-            env=env,
-            start_new_session=True,
-        )
-        theirs.close()
 
     def send(self, fd: int | None = None, **message: Any) -> None:
         from drill.grader import wire
@@ -124,7 +107,7 @@ class Worker:
             with self._sending:
                 socket.send_fds(self.control, [wire.frame(message)], [] if fd is None else [fd])
         except OSError as error:
-            raise WorkerGone(f"it stopped listening ({error.strerror})") from None
+            raise WorkerGone(f"it stopped listening ({error.strerror})", self) from None
 
     def has_pending(self) -> bool:
         """A message has already been read, so select() would not announce it."""
@@ -143,30 +126,68 @@ class Worker:
             except OSError:
                 data = b""
             if not data:
-                raise WorkerGone(_describe_exit(self._exit_code()))
+                raise WorkerGone(self._describe_death(), self)
             self._reader = self._reader or wire.FrameReader()
             try:
                 frames = self._reader.feed(data)
                 self._pending.extend(wire.parse_control(header) for header, _ in frames)
             except wire.WireError as error:
-                raise WorkerGone(f"it sent malformed data ({error})") from None
+                raise WorkerGone(f"it sent malformed data ({error})", self) from None
         return self._pending.pop(0)
 
-    def _exit_code(self) -> int | None:
+
+class Worker:
+    """The worker process and one control socket a lane; started early, so that its
+    start-up overlaps ours. It may serve fewer lanes than asked (see GradingSession)."""
+
+    def __init__(self, solution: Path, workdir: Path, memory_bytes: int, lanes: int = 1) -> None:
+        pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(lanes)]
+        env = dict(os.environ)
+        env.update({name: "1" for name in THREAD_VARIABLES})
+        command = [
+            sys.executable,
+            "-I",
+            "-B",  # no bytecode beside the submission (or anywhere else) from the worker
+            "-c",
+            BOOT,
+            str(PACKAGE_ROOT),
+            str(os.getpid()),
+            ",".join(str(theirs.fileno()) for _, theirs in pairs),
+            str(solution),
+            str(workdir / "plan"),
+            str(workdir / "scratch"),
+            str(memory_bytes),
+        ]
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=tuple(theirs.fileno() for _, theirs in pairs),
+            cwd=workdir,
+            env=env,
+            start_new_session=True,
+        )
+        for _, theirs in pairs:
+            theirs.close()
+        self.channels = [Channel(ours, self._describe_death) for ours, _ in pairs]
+
+    def _describe_death(self) -> str:
         try:
-            return self.process.wait(timeout=2)
+            return _describe_exit(self.process.wait(timeout=2))
         except subprocess.TimeoutExpired:
-            return None
+            return _describe_exit(None)
 
     def stop(self) -> None:
         """Kill the worker; everything it started dies with it (namespace or death signal).
 
-        Killed before its socket is closed: a worker that sees the socket close takes drill
-        for dead and removes the folder drill still uses.
+        Killed before its sockets are closed: a worker that sees them close takes drill for
+        dead and removes the folder drill still uses.
         """
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        self.control.close()
+        for channel in self.channels:
+            channel.control.close()
         self.process.wait()
 
 
@@ -194,16 +215,22 @@ def check_syntax(solution: Path) -> None:
 
 
 def open_session(
-    solution: Path, timeout: float, memory_mb: int, strict: bool = False, watching: bool = False
+    solution: Path,
+    timeout: float,
+    memory_mb: int,
+    strict: bool = False,
+    watching: bool = False,
+    lanes: int = DEFAULT_LANES,
 ) -> GradingSession:
     """Check that the file can be graded at all, then start its worker.
 
     When `watching`, a syntax error is left for each round to report: the next save may fix it.
+    `lanes` is how many exercises may run at once.
     """
     resolved = checked_path(solution)
     if not watching:
         check_syntax(resolved)
-    return GradingSession(resolved, timeout, memory_mb << 20, strict)
+    return GradingSession(resolved, timeout, memory_mb << 20, strict, lanes)
 
 
 def checked_path(solution: Path) -> Path:
@@ -224,9 +251,12 @@ def checked_path(solution: Path) -> Path:
 
 
 class GradingSession:
-    """Grades the planned exercises of one submission, one sandboxed child per exercise."""
+    """Grades the planned exercises of one submission, one sandboxed child per exercise,
+    up to `lanes` of them at once."""
 
-    def __init__(self, solution: Path, timeout: float, memory_bytes: int, strict: bool) -> None:
+    def __init__(
+        self, solution: Path, timeout: float, memory_bytes: int, strict: bool, lanes: int = 1
+    ) -> None:
         self.solution = solution
         self.timeout = timeout
         self.memory_bytes = memory_bytes
@@ -236,20 +266,21 @@ class GradingSession:
         self.workdir = Path(self._tmp.name)
         for name in ("plan", "scratch"):
             (self.workdir / name).mkdir()
+        self._lanes_asked = max(1, lanes)
         self._worker: Worker | None = self._new_worker()
         self._ready = False  # the current worker has said it is ready
+        self.lanes: list[Channel] = []  # the current worker's lanes, once it is ready
         self._plan = ""  # the plan's JSON, as last written to the plan folder
         self._plan_loaded = False  # the current worker has loaded that plan
         self.imported = False  # once the file has been imported in the sandbox
-        self.runs = 0  # runs asked of the current worker, numbered as its supervisor does
         self._closed = False  # by close() or interrupt()
         self._starting = threading.Lock()
 
     def _new_worker(self) -> Worker:
-        return Worker(self.solution, self.workdir, self.memory_bytes)
+        return Worker(self.solution, self.workdir, self.memory_bytes, self._lanes_asked)
 
     def close(self) -> None:
-        """Have the supervisor kill what the last run left, then stop the worker.
+        """Have each supervisor kill what its last run left, then stop the worker.
 
         Killing the worker alone would do in a PID namespace, which dies with it; a child
         subreaper's orphans would outlive it.
@@ -258,30 +289,32 @@ class GradingSession:
         if self._worker is not None:
             if self._ready:
                 with contextlib.suppress(WorkerGone):
-                    self._worker.send(command="end")
-                    self._await_clean(self._worker)
+                    for channel in self.lanes:
+                        channel.send(command="end")
+                    for channel in self.lanes:
+                        self._await_clean(channel)
             self._worker.stop()
             self._worker = None
         self._tmp.cleanup()
 
     def interrupt(self) -> None:
-        """Stop grading from another thread: the run in progress ends as stopped, no other
+        """Stop grading from another thread: the runs in progress end as stopped, no other
         starts, and the grading thread then closes the session as usual. Only that thread
         reads the worker's answers."""
         with self._starting:
             self._closed = True
-            worker = self._worker
-            if worker is not None and self._ready:
-                with contextlib.suppress(WorkerGone):
-                    worker.send(command="end")
+            if self._worker is not None and self._ready:
+                for channel in self.lanes:
+                    with contextlib.suppress(WorkerGone):
+                        channel.send(command="end")
 
-    def _await_clean(self, worker: Worker) -> None:
+    def _await_clean(self, channel: Channel) -> None:
         deadline = time.monotonic() + CLEANUP_TIMEOUT
         while True:
-            message = worker.receive(deadline)
+            message = channel.receive(deadline)
             if message is None:
                 return
-            if message.get("event") == "clean" and message.get("run") == self.runs:
+            if message.get("event") == "clean" and message.get("run") == channel.runs:
                 return
 
     def __enter__(self) -> GradingSession:
@@ -298,8 +331,10 @@ class GradingSession:
     ) -> Iterator[tuple[str, RunOutcome]]:
         """Yield (exercise id, outcome) in plan order; raise Ungradeable if import fails.
 
-        A session can run several times (drill grade --watch): the worker stays warm, and
-        reloads the plan and the submission's source at the start of each run.
+        Each lane runs one exercise at a time, and is given the next as soon as its last
+        has an outcome, so that the lanes work while we judge. A session can run several
+        times (drill grade --watch): the worker stays warm, and reloads the plan and the
+        submission's source at the start of each run.
         """
         from drill.grader import wire
 
@@ -314,36 +349,74 @@ class GradingSession:
         self.imported = False
         worker = self._ready_worker()
         ids = [exercise["id"] for exercise in plan["exercises"]]
-        following: Run | None = None  # the next exercise, started before this one is judged
-        try:
-            for position, exercise_id in enumerate(ids):
-                # Only drill's own code runs in the supervisor, so losing it is rare (a kernel
-                # without signal scoping lets a submission kill it); the rest is graded afresh.
-                outcome: RunOutcome | None = None
-                try:
-                    run = following or self._start(worker, exercise_id, on_start)
-                    following = None
-                    if run is None:  # interrupted
-                        return
-                    outcome = run.finish()
-                    # The supervisor handles commands in order: the next run can be asked for
-                    # at once, and its `clean` is skipped as news of an earlier run.
-                    worker.send(command="end")
-                    if position + 1 < len(ids):
-                        following = self._start(worker, ids[position + 1], on_start)
-                except WorkerGone as error:
-                    lost = RunOutcome("crashed", detail=f"the grading process died: {error}")
-                    outcome = outcome or lost
-                    if following is not None:
-                        following.close()
-                        following = None
-                    worker = self._restart(worker)
-                yield exercise_id, outcome
-        finally:
-            if following is not None:  # Ctrl-C or an import failure: `end` stops its child
-                following.close()
+        waiting = list(ids)  # not started yet, in plan order
+        outcomes: dict[str, RunOutcome] = {}
+        active: dict[Channel, Run] = {}
+        starting: list[str] = []  # the exercise being started, while it is
 
-    def _restart(self, worker: Worker) -> Worker:
+        def fill_lanes() -> None:
+            """Give each idle lane the next exercise, unless interrupted."""
+            for channel in self.lanes:
+                if channel in active or not waiting:
+                    continue
+                starting[:] = waiting[:1]
+                run = self._start(channel, waiting[0], on_start)
+                starting.clear()
+                if run is None:
+                    return
+                active[channel] = run
+                waiting.pop(0)
+
+        try:
+            for exercise_id in ids:
+                while exercise_id not in outcomes:
+                    try:
+                        fill_lanes()
+                        if not active:  # interrupted before this exercise started
+                            return
+                        for channel, outcome in _next_outcomes(active):
+                            run = active.pop(channel)
+                            run.close()
+                            outcome.seconds = time.monotonic() - run.started
+                            outcomes[run.exercise] = outcome
+                            # The supervisor handles commands in order: this lane's next
+                            # run can be asked for at once; its `clean` is then old news.
+                            channel.send(command="end")
+                        fill_lanes()  # before we judge, so that the lanes work meanwhile
+                    except WorkerGone as error:
+                        lost = starting[0] if starting else None
+                        starting.clear()
+                        worker = self._recover(worker, error, active, waiting, lost, outcomes)
+                yield exercise_id, outcomes.pop(exercise_id)
+        finally:
+            for run in active.values():  # Ctrl-C or an import failure: `end` stops them
+                run.close()
+
+    def _recover(
+        self,
+        worker: Worker,
+        error: WorkerGone,
+        active: dict[Channel, Run],
+        waiting: list[str],
+        starting: str | None,
+        outcomes: dict[str, RunOutcome],
+    ) -> Worker:
+        """A supervisor died. Only drill's own code runs there, so this is rare (a kernel
+        without signal scoping lets a submission kill it): the exercise on its lane, or the
+        one being started, crashed; the other lanes' exercises are run again."""
+        lost = RunOutcome("crashed", detail=f"the grading process died: {error}")
+        again = []
+        for channel, run in active.items():
+            run.close()
+            if channel is error.channel:
+                outcomes[run.exercise] = lost
+            else:
+                again.append(run.exercise)
+        active.clear()
+        if starting is not None and starting not in outcomes:
+            outcomes[starting] = lost
+            waiting.remove(starting)
+        waiting[:0] = again
         worker.stop()
         self._worker = None
         return self._ready_worker()
@@ -357,10 +430,17 @@ class GradingSession:
                 self._worker = self._new_worker()
                 self._ready = self._plan_loaded = False
             if not self._ready:
-                self.runs = 0
-                self.sandbox = _protections(self._await_ready(self._worker).get("sandbox"))
+                channels = self._worker.channels
+                first = self._await_ready(channels[0])
+                self.sandbox = _protections(first.get("sandbox"))
+                served = first.get("lanes")
+                count = served if type(served) is int and 1 <= served <= len(channels) else 1
+                for channel in channels[1:count]:
+                    self._await_ready(channel)
+                self.lanes = channels[:count]
                 self._ready = True
-            self._worker.send(command="load", plan=not self._plan_loaded)
+            for channel in self.lanes:
+                channel.send(command="load", plan=not self._plan_loaded)
             self._plan_loaded = True
         except WorkerGone as error:
             raise Ungradeable(f"the grading process did not start ({error})") from None
@@ -371,28 +451,27 @@ class GradingSession:
             )
         return self._worker
 
-    def _await_ready(self, worker: Worker) -> dict[str, Any]:
-
-        message = worker.receive(time.monotonic() + STARTUP_TIMEOUT)
+    def _await_ready(self, channel: Channel) -> dict[str, Any]:
+        message = channel.receive(time.monotonic() + STARTUP_TIMEOUT)
         if message is None:
-            raise WorkerGone(f"no answer within {STARTUP_TIMEOUT:g} s")
+            raise WorkerGone(f"no answer within {STARTUP_TIMEOUT:g} s", channel)
         if message.get("event") != "ready":
-            raise WorkerGone(f"it sent '{message.get('event')}' instead of 'ready'")
+            raise WorkerGone(f"it sent '{message.get('event')}' instead of 'ready'", channel)
         return message
 
     def _start(
-        self, worker: Worker, exercise_id: str, on_start: Callable[[str], None]
+        self, channel: Channel, exercise_id: str, on_start: Callable[[str], None]
     ) -> Run | None:
-        """Start one exercise in a fresh child, with a deadline set here and now; None once
-        interrupted."""
+        """Start one exercise in a fresh child on `channel`'s lane, with a deadline set here
+        and now; None once interrupted."""
         read_end, write_end = os.pipe()
         try:
             with self._starting:  # before interrupt()'s `end`, or not at all
                 if self._closed:
                     os.close(read_end)
                     return None
-                self.runs += 1
-                worker.send(fd=write_end, command="run", exercise=exercise_id)
+                channel.runs += 1
+                channel.send(fd=write_end, command="run", exercise=exercise_id)
         except WorkerGone:
             os.close(read_end)
             raise
@@ -400,66 +479,93 @@ class GradingSession:
             # Closed exactly once: a second close could hit another thread's new descriptor.
             os.close(write_end)
         on_start(exercise_id)
-        return Run(self, worker, read_end, self.runs, time.monotonic() + self.timeout)
+        return Run(self, channel, read_end, exercise_id, self.timeout)
+
+
+def _next_outcomes(active: dict[Channel, Run]) -> list[tuple[Channel, RunOutcome]]:
+    """Wait until some of the active runs have an outcome, reading every lane meanwhile (a
+    lane left unread could fill its pipe and stall into a false timeout)."""
+    from drill.grader import wire
+
+    while True:
+        found = []
+        now = time.monotonic()
+        watched = []
+        for channel, run in active.items():
+            if run.deadline <= now:
+                found.append((channel, run.expire()))
+            elif channel.has_pending():
+                heard = run.hear(channel.receive(now))
+                if heard is not None:
+                    found.append((channel, heard))
+            else:
+                watched += [channel.control] + ([run.pipe] if run.pipe_open else [])
+        if found:
+            return found
+        if not watched:  # every lane has news already read: hear it next turn
+            continue
+        remaining = min(run.deadline for run in active.values()) - now
+        ready = select.select(watched, [], [], max(remaining, 0))[0]
+        for channel, run in active.items():
+            outcome = None
+            try:
+                if run.pipe_open and run.pipe in ready:
+                    outcome = run.feed()
+                if outcome is None and channel.control in ready:
+                    outcome = run.hear(channel.receive(time.monotonic() + 1))
+            except wire.WireError as error:
+                outcome = RunOutcome("crashed", detail=f"it sent malformed data ({error})")
+            if outcome is not None:
+                found.append((channel, outcome))
+        if found:
+            return found
 
 
 class Run:
-    """Reading one exercise's pipe and the supervisor's news until an outcome is known."""
+    """One exercise in a child of a lane's supervisor: its pipe, deadline and outcome."""
 
     def __init__(
-        self, session: GradingSession, worker: Worker, pipe: int, number: int, deadline: float
+        self,
+        session: GradingSession,
+        channel: Channel,
+        pipe: int,
+        exercise: str,
+        timeout: float,
     ) -> None:
         from drill.grader import wire
 
         self.session = session
-        self.worker = worker
+        self.channel = channel
+        self.number = channel.runs  # as the lane's supervisor counts its runs
         self.pipe = pipe
-        self.number = number  # as the supervisor counts its runs
-        self.deadline = deadline
+        self.exercise = exercise
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout
         self.reader = wire.FrameReader()
         self.imported = False  # this run's child has imported the file
         self.pipe_open = True
-
-    def finish(self) -> RunOutcome:
-        """The run's outcome, once known; its pipe is closed either way."""
-        try:
-            return self._outcome()
-        finally:
-            self.close()
 
     def close(self) -> None:
         if self.pipe >= 0:
             os.close(self.pipe)
             self.pipe = -1
+            self.pipe_open = False
 
-    def _outcome(self) -> RunOutcome:
-        from drill.grader import wire
+    def feed(self) -> RunOutcome | None:
+        """Read what the child has written; its outcome once its results are complete."""
+        return self._read(os.read(self.pipe, 1 << 16))
 
-        while True:
-            watched = [self.worker.control] + ([self.pipe] if self.pipe_open else [])
-            remaining = self.deadline - time.monotonic()
-            if self.worker.has_pending():
-                ready = [self.worker.control]
-            else:
-                ready = select.select(watched, [], [], remaining)[0] if remaining > 0 else []
-            if not ready:
-                return self._timed_out()
-            try:
-                if self.pipe in ready and self.pipe_open:
-                    found = self._read(os.read(self.pipe, 1 << 16))
-                    if found is not None:
-                        return found
-                if self.worker.control in ready:
-                    message = self.worker.receive(time.monotonic() + 1)
-                    event = None if message is None else message.get("event")
-                    if event not in ("exited", "clean"):
-                        raise WorkerGone(f"it sent '{event}' during a run")
-                    if message.get("run") == self.number:
-                        if event == "clean":  # ended by interrupt()
-                            return RunOutcome("crashed", detail="grading was stopped")
-                        return self._exited(message.get("status"))
-            except wire.WireError as error:
-                return RunOutcome("crashed", detail=f"it sent malformed data ({error})")
+    def hear(self, message: dict[str, Any] | None) -> RunOutcome | None:
+        """A message from the lane's supervisor: news of this run's child, or of an earlier
+        run's (ignored)."""
+        event = None if message is None else message.get("event")
+        if event not in ("exited", "clean"):
+            raise WorkerGone(f"it sent '{event}' during a run", self.channel)
+        if message.get("run") != self.number:
+            return None
+        if event == "clean":  # ended by interrupt()
+            return RunOutcome("crashed", detail="grading was stopped")
+        return self._exited(message.get("status"))
 
     def _read(self, chunk: bytes) -> RunOutcome | None:
         if not chunk:
@@ -508,7 +614,8 @@ class Run:
             )
         return RunOutcome("crashed", detail=f"{_describe_exit(code)} before reporting its results")
 
-    def _timed_out(self) -> RunOutcome:
+    def expire(self) -> RunOutcome:
+        """The deadline has passed without an outcome."""
         timeout = self.session.timeout
         if not self.session.imported:
             raise Ungradeable(

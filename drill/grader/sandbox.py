@@ -157,6 +157,13 @@ def enter_namespaces() -> bool:
     return True
 
 
+def new_pid_namespace() -> None:
+    """Put this process's next children in a new PID namespace, nested in its own."""
+    if _LIBC is None:
+        raise OSError("not Linux")
+    _call(_LIBC.unshare(CLONE_NEWPID))
+
+
 def _write(path: str, text: str) -> None:
     with open(path, "w", encoding="ascii") as handle:
         handle.write(text)

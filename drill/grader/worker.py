@@ -31,7 +31,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from types import CodeType
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -443,16 +443,19 @@ def _label(wire_key: str) -> str:
 class Supervisor:
     """Drill's trusted process inside the sandbox: forks one child per exercise, cleans up.
 
-    Commands arrive on the control socket: `load` (compile the submission, and load
-    plan.json and plan.bin when the plan is new, before any submission code runs), `run`
-    (with a pipe for the child's frames) and `end` (kill every other process in the
-    sandbox, then answer `clean`), handled in order, so the parent may send the next `run`
-    at once. When the child exits, the parent hears `exited` with its status, so a crash is
-    known at once; both answers carry the run's number.
+    Several supervisors may serve one drill at once, one a lane, each the init of a PID
+    namespace of its own (see `_serve_lanes`). Commands arrive on its control socket:
+    `load` (compile the submission, and load plan.json and plan.bin when the plan is new,
+    before any submission code runs), `run` (with a pipe for the child's frames) and `end`
+    (kill every other process in its namespace, then answer `clean`), handled in order, so
+    the parent may send the next `run` at once. When the child exits, the parent hears
+    `exited` with its status, so a crash is known at once; both answers carry the run's
+    number.
     """
 
-    def __init__(self, control: socket.socket, argv: Mapping[str, str]) -> None:
+    def __init__(self, control: socket.socket, argv: Mapping[str, str], lanes: int = 1) -> None:
         self.control = control
+        self.lanes = lanes  # how many supervisors serve drill at once, this one included
         self.solution = argv["solution"]
         self.plan_dir = argv["plan"]
         self.scratch = argv["scratch"]
@@ -492,7 +495,7 @@ class Supervisor:
             self._serve()
 
     def _serve(self) -> None:
-        self.send(event="ready", sandbox=self.protections.as_dict())
+        self.send(event="ready", sandbox=self.protections.as_dict(), lanes=self.lanes)
         reader = wire.FrameReader()
         received: list[int] = []  # descriptors, in the order of the `run`s that carry them
         while True:
@@ -636,15 +639,16 @@ DRILL_GONE = 0  # the exit status of a worker that ended because drill had died
 
 
 def main(argv: list[str]) -> None:
-    """The worker process: argv is parent pid, control fd, solution, plan, scratch, memory.
+    """The worker process: argv is parent pid, control fds (one a lane, comma-separated),
+    solution, plan, scratch, memory.
 
     This process is outside the sandbox's rules. When drill dies, even by SIGKILL, it ends
     every process it started and removes drill's temporary folder, which drill itself had
-    no chance to remove. It learns of that death from the control socket closing (drill's
-    files close first; a living drill kills the worker before closing its end) or from the
+    no chance to remove. It learns of that death from the control sockets closing (drill's
+    files close first; a living drill kills the worker before closing its ends) or from the
     SIGTERM the kernel sends then.
     """
-    names = ("parent", "control", "solution", "plan", "scratch", "memory")
+    names = ("parent", "controls", "solution", "plan", "scratch", "memory")
     args = dict(zip(names, argv))
     import drill.grader.checks  # noqa: F401  the check types and their drivers, before user code
 
@@ -667,12 +671,13 @@ def main(argv: list[str]) -> None:
     outermost = True  # the process drill started, the one to remove drill's folder
     try:
         sandbox.die_with_parent(lambda: os.getppid() == parent, signal.SIGTERM)
-        control = socket.socket(fileno=int(args["control"]))
+        controls = [socket.socket(fileno=int(fd)) for fd in args["controls"].split(",")]
         if sandbox.enter_namespaces():
             alive_read, alive_write = os.pipe()
             init = os.fork()
             if init:  # outside the namespace only to hold it: its death ends everything inside
-                control.close()
+                for control in controls:
+                    control.close()
                 os.close(alive_read)
                 _, status = os.waitpid(init, 0)
                 drill_gone = drill_gone or os.waitstatus_to_exitcode(status) == DRILL_GONE
@@ -684,10 +689,75 @@ def main(argv: list[str]) -> None:
             # Our parent lives outside the namespace (getppid() reads 0): it is alive as long
             # as it holds the other end of this pipe open.
             sandbox.die_with_parent(lambda: not select.select([alive_read], [], [], 0)[0])
-        Supervisor(control, args).serve()
+            if len(controls) > 1 and _nesting_works():
+                drill_gone = _serve_lanes(controls, args)
+                return
+        for extra in controls[1:]:  # without a namespace, kill-all cleanup allows one lane
+            extra.close()
+        Supervisor(controls[0], args).serve()
         drill_gone = True  # serve() returns when the control socket closes
     finally:
         sandbox.kill_descendants()
         if outermost and drill_gone:
             shutil.rmtree(workdir, ignore_errors=True)
         os._exit(DRILL_GONE if drill_gone else 1)
+
+
+def _serve_lanes(controls: list[socket.socket], args: Mapping[str, str]) -> bool:
+    """Serve each control socket with a supervisor of its own; True once drill has gone.
+
+    Each supervisor is the init of a nested PID namespace, so the kill that ends one lane's
+    exercise reaches no other lane's. Called in the init of the sandbox's namespace.
+    """
+    holders = []
+    for number, control in enumerate(controls):
+        holder = os.fork()
+        if holder == 0:
+            for other in controls:
+                if other is not control:
+                    other.close()
+            scratch = os.path.join(args["scratch"], f"lane-{number}")
+            _hold_lane(control, {**args, "scratch": scratch}, len(controls))
+        holders.append(holder)
+    for control in controls:
+        control.close()
+    statuses = [os.waitpid(holder, 0)[1] for holder in holders]
+    return any(os.waitstatus_to_exitcode(status) == DRILL_GONE for status in statuses)
+
+
+def _nesting_works() -> bool:
+    """Whether a PID namespace can be made inside this one (a child tries)."""
+    probe = os.fork()
+    if probe == 0:
+        try:
+            sandbox.new_pid_namespace()
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    return os.waitstatus_to_exitcode(os.waitpid(probe, 0)[1]) == 0
+
+
+def _hold_lane(control: socket.socket, args: Mapping[str, str], lanes: int) -> NoReturn:
+    """Make a PID namespace for one lane, its supervisor as init, and wait for its end."""
+    status = 1
+    try:
+        sandbox.die_with_parent(lambda: os.getppid() == 1)
+        sandbox.new_pid_namespace()
+        alive_read, alive_write = os.pipe()
+        init = os.fork()
+        if init:
+            control.close()
+            os.close(alive_read)
+            status = os.waitstatus_to_exitcode(os.waitpid(init, 0)[1])
+            return
+        os.close(alive_write)
+        sandbox.die_with_parent(lambda: not select.select([alive_read], [], [], 0)[0])
+        os.makedirs(args["scratch"], exist_ok=True)
+        try:
+            Supervisor(control, args, lanes).serve()
+            status = DRILL_GONE
+        finally:
+            sandbox.kill_descendants()
+            os._exit(status)
+    finally:
+        os._exit(status)
