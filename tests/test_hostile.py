@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import py_compile
+import re
 import shutil
 import signal
 import socket
@@ -269,6 +270,36 @@ def test_detached_sleepers_do_not_outlive_grading(tmp_path):
     code, report = grade_json(path)
     assert statuses(report) == {"linear": "passed", "relu": "passed"}
     assert wait_until(lambda: not processes_mentioning(marker), limit=10)
+    assert code == 0
+
+
+def test_two_exercises_run_at_once_and_ending_one_spares_the_other(tmp_path):
+    """Linear ends (and its lane is cleaned up) while ReLU is still sleeping in another."""
+    timed = """
+        import time
+        if "{flag}" not in globals():  # the first call only
+            globals()["{flag}"] = True
+            print(f"start {time.monotonic()}")
+            time.sleep({pause})
+            print(f"end {time.monotonic()}")
+        """
+    path = submission(tmp_path, timed.replace("{pause}", "0.2").replace("{flag}", "linear_slept"))
+    source = path.read_text()
+    relu_attack = timed.replace("{pause}", "2").replace("{flag}", "relu_slept")
+    relu = textwrap.indent(textwrap.dedent(relu_attack).strip(), " " * 8)
+    path.write_text(source.replace("self.mask = x > 0\n", f"self.mask = x > 0\n{relu}\n"))
+    code, report = grade_json(path, "--timeout", "60")
+    if report["sandbox"]["processes"] != "pid namespace":
+        pytest.skip("lanes need PID namespaces")
+    assert statuses(report) == {"linear": "passed", "relu": "passed"}
+    spans = {}
+    for name in ("linear", "relu"):
+        text = output(report, name)
+        starts = [float(t) for t in re.findall(r"start ([0-9.]+)", text)]
+        ends = [float(t) for t in re.findall(r"end ([0-9.]+)", text)]
+        spans[name] = (min(starts), max(ends))
+    assert spans["relu"][0] < spans["linear"][1]  # ReLU began before Linear was over
+    assert spans["linear"][1] < spans["relu"][1]  # and was still running after it
     assert code == 0
 
 
