@@ -670,13 +670,8 @@ def grade(
     except Ungradeable as error:
         unusable(f"cannot grade {solution}: {error}")
     with session:
-        from drill.progress.store import ProgressError, open_store
-
-        try:  # the grades are recorded at the end: a store that cannot take them is refused now
-            with open_store():
-                pass
-        except ProgressError as error:
-            unusable(str(error))
+        if watch:  # rounds are recorded as they come: a store that cannot take them is refused
+            _check_store(unusable)
         bank = load(bank_dir, unusable, cached=True)
         exercises = _exercises(bank, only, unusable)
         if not exercises:
@@ -686,7 +681,9 @@ def grade(
         try:
             if watch:
                 _watch(session, bank, exercises, json_output)
-            report = _grade_with_progress(session, bank, exercises, show=not json_output)
+            report = _grade_with_progress(
+                session, bank, exercises, not json_output, lambda: _check_store(unusable)
+            )
         except Ungradeable as error:
             unusable(f"cannot grade {solution}: {error}")
         except SpecError as error:
@@ -774,13 +771,30 @@ def _missing_protections(report: GradeReport) -> list[str]:
     return Protections(**report.sandbox).missing() if report.sandbox else []
 
 
+def _check_store(unusable: Callable[[str], NoReturn]) -> None:
+    """Refuse a progress store that could not take the grades (see drill progress)."""
+    from drill.progress.store import ProgressError, open_store
+
+    try:
+        with open_store():
+            pass
+    except ProgressError as error:
+        unusable(str(error))
+
+
 def _grade_with_progress(
-    session: GradingSession, bank: Bank, exercises: list[Exercise], show: bool
+    session: GradingSession,
+    bank: Bank,
+    exercises: list[Exercise],
+    show: bool,
+    check_store: Callable[[], None],
 ) -> GradeReport:
     """Grade, with a transient status line on stderr naming the exercise being run.
 
-    When the report is to be shown, its modules are imported in a thread once the first
-    exercise has started: this process mostly waits for the sandbox then.
+    Once the first exercise has started, this process mostly waits for the sandbox: a thread
+    then checks the progress store (the grades are recorded at the end) and imports the
+    report's modules. A store that cannot take the grades is refused before any result is
+    shown, as check_store() decides.
     """
     import threading
 
@@ -788,20 +802,37 @@ def _grade_with_progress(
 
     from drill.grader.grade import grade_session
 
+    refusals: list[BaseException] = []
+
+    def meanwhile() -> None:
+        try:
+            check_store()
+        except BaseException as refusal:  # typer.Exit: raised again in this thread
+            refusals.append(refusal)
+        if show:
+            import drill.grader.report  # noqa: F401
+
     console = Console(stderr=True)
     status = console.status("Grading…") if show and console.is_terminal else None
-    prefetch = threading.Thread(target=__import__, args=("drill.grader.report",), daemon=True)
+    helper = threading.Thread(target=meanwhile, daemon=True)
 
     def on_start(exercise_id: str) -> None:
-        if show and prefetch.ident is None:  # not started yet
-            prefetch.start()
+        if helper.ident is None:  # not started yet
+            helper.start()
         if status is not None:
             status.update(f"Grading {exercise_id}…")
 
-    if status is None:
-        return grade_session(session, bank, exercises, on_start)
-    with status:
-        return grade_session(session, bank, exercises, on_start)
+    try:
+        if status is None:
+            return grade_session(session, bank, exercises, on_start)
+        with status:
+            return grade_session(session, bank, exercises, on_start)
+    finally:
+        if helper.ident is None:  # nothing was graded (an import failure): check it here
+            helper.start()
+        helper.join()
+        if refusals:
+            raise refusals[0]
 
 
 def _grade_class(

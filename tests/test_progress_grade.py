@@ -98,7 +98,7 @@ def test_an_ungradeable_file_records_nothing(tmp_path: Path) -> None:
         assert store.grades() == []
 
 
-def test_a_damaged_store_is_refused_before_anything_is_graded(
+def test_a_damaged_store_is_refused_before_any_result_is_shown(
     tmp_path: Path, drill_home: Path
 ) -> None:
     (drill_home / "progress.sqlite3").write_bytes(b"garbage" * 300)
@@ -106,3 +106,8 @@ def test_a_damaged_store_is_refused_before_anything_is_graded(
     assert result.exit_code == 2
     assert "linear_backward" not in result.stdout
     assert "damaged" in result.stderr
+    result = grade(solution(tmp_path, REFERENCE), "--json")
+    assert result.exit_code == 2
+    [line] = result.stdout.splitlines()  # the error alone, no report
+    assert "damaged" in json.loads(line)["error"]
+    assert (drill_home / "progress.sqlite3").read_bytes() == b"garbage" * 300
