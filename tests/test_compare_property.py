@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -18,10 +18,16 @@ FLOATS = st.one_of(
 
 @given(
     hnp.arrays(np.float64, st.integers(1, 6), elements=FLOATS),
-    st.data(),
+    hnp.arrays(np.float64, st.integers(1, 6), elements=FLOATS),
 )
-def test_an_array_passes_exactly_where_np_isclose_says_every_element_is_close(expected, data):
-    obtained = data.draw(hnp.arrays(np.float64, expected.shape, elements=FLOATS))
+@example(np.array([0.0]), np.array([np.inf]))  # a tolerance scaled by inf covers everything
+@example(np.array([np.inf]), np.array([np.inf]))
+@example(np.array([-np.inf]), np.array([np.inf]))
+@example(np.array([np.nan]), np.array([np.nan]))
+@example(np.array([1.0]), np.array([np.nan]))
+def test_an_array_passes_exactly_where_np_isclose_says_every_element_is_close(obtained, expected):
+    if obtained.shape != expected.shape:
+        obtained = np.resize(obtained, expected.shape)
     with np.errstate(all="ignore"):  # as the grader judges: a huge difference may overflow
         difference = compare(Observed("array", obtained), Observed("array", expected))
     close = np.isclose(obtained, expected, rtol=RTOL, atol=ATOL, equal_nan=True)

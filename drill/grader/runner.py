@@ -191,8 +191,9 @@ class Worker:
         self.process.wait()
 
 
-def check_syntax(solution: Path) -> None:
-    """Compile (never run) the submission here, for a clear message on a syntax error."""
+def check_source(solution: Path) -> None:
+    """Refuse a file that cannot be Python source at all; a syntax error is found by the
+    worker, which compiles the file anyway (compiling it here too costs every grade)."""
     try:
         source = solution.read_bytes()
     except OSError as error:
@@ -202,16 +203,6 @@ def check_syntax(solution: Path) -> None:
             f"{solution.name} contains NUL bytes, so it is not a Python source file "
             "(a binary, or text saved as UTF-16?)"
         )
-    try:
-        compile(source, str(solution), "exec")
-    except SyntaxError as error:
-        text = (error.text or "").strip()
-        shown = f"\n    {text}" if text else ""
-        raise Ungradeable(
-            f"{solution.name} has a syntax error on line {error.lineno}: {error.msg}{shown}"
-        ) from None
-    except ValueError as error:
-        raise Ungradeable(f"{solution.name} is not a Python source file: {error}") from None
 
 
 def open_session(
@@ -224,12 +215,12 @@ def open_session(
 ) -> GradingSession:
     """Check that the file can be graded at all, then start its worker.
 
-    When `watching`, a syntax error is left for each round to report: the next save may fix it.
-    `lanes` is how many exercises may run at once.
+    When `watching`, a file that is not Python source is left for each round to report:
+    the next save may fix it. `lanes` is how many exercises may run at once.
     """
     resolved = checked_path(solution)
     if not watching:
-        check_syntax(resolved)
+        check_source(resolved)
     return GradingSession(resolved, timeout, memory_mb << 20, strict, lanes)
 
 

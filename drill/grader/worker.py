@@ -370,11 +370,10 @@ class _Capture:
         return "".join(self.parts) + tail
 
 
-def _compile_submission(path: str) -> CodeType | Exception:
+def _compile_submission(source: bytes, path: str) -> CodeType | Exception:
     """The submission's code, compiled once for every child (or why it cannot be)."""
     try:
-        with open(path, "rb") as handle:
-            return compile(handle.read(), path, "exec")
+        return compile(source, path, "exec")
     except Exception as error:  # reported by each child as a failure of its import
         return error
 
@@ -480,6 +479,7 @@ class Supervisor:
         )
         self.plan: list[dict[str, Any]] = []
         self.code: CodeType | Exception = RuntimeError("no plan yet")
+        self.source: bytes | None = None  # what self.code was compiled from
         self.arrays: dict[str, np.ndarray] = {}
         self.child = 0
         self.child_fd = -1  # a pidfd: readable once the child has exited
@@ -496,6 +496,8 @@ class Supervisor:
 
     def _serve(self) -> None:
         self.send(event="ready", sandbox=self.protections.as_dict(), lanes=self.lanes)
+        # While drill prepares the plan: the first `load` then finds the source compiled.
+        self._compile()
         reader = wire.FrameReader()
         received: list[int] = []  # descriptors, in the order of the `run`s that carry them
         while True:
@@ -531,7 +533,18 @@ class Supervisor:
                 payload = handle.read()
             self.plan = stored["exercises"]
             self.arrays = wire.load_arrays(stored["arrays"], payload, len(payload))
-        self.code = _compile_submission(self.solution)
+        self._compile()
+
+    def _compile(self) -> None:
+        """Compile the submission's current source, unless it is what was compiled last."""
+        try:
+            with open(self.solution, "rb") as handle:
+                source = handle.read()
+        except OSError as error:
+            self.code, self.source = error, None
+            return
+        if source != self.source:
+            self.code, self.source = _compile_submission(source, self.solution), source
 
     def _start(self, exercise_id: Any, fd: int) -> None:
         exercise = next((e for e in self.plan if e["id"] == exercise_id), None)
