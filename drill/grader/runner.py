@@ -5,7 +5,10 @@ allows (sandbox.py). Each exercise runs in a child of its own; its deadline is s
 this process's clock, when we ask for it, and nothing the child writes can extend it. Results
 come back on a pipe we create for that one exercise, in the format of wire.py, and are
 validated before anything else sees them; nothing is unpickled. When the child has finished,
-timed out or died, the worker's supervisor kills every process left in the sandbox.
+timed out or died, the worker's supervisor kills every process left in its namespace.
+
+Where the kernel gives PID namespaces, the worker serves several lanes, each a supervisor
+with a control socket and a namespace of its own, and exercises run on them side by side.
 
 NumPy is imported only when results arrive, so the worker starts before the parent pays for
 its own imports and the two overlap.
