@@ -283,9 +283,9 @@ def test_two_exercises_run_at_once_and_ending_one_spares_the_other(tmp_path):
             time.sleep({pause})
             print(f"end {time.monotonic()}")
         """
-    path = submission(tmp_path, timed.replace("{pause}", "0.2").replace("{flag}", "linear_slept"))
+    path = submission(tmp_path, timed.replace("{pause}", "1").replace("{flag}", "linear_slept"))
     source = path.read_text()
-    relu_attack = timed.replace("{pause}", "2").replace("{flag}", "relu_slept")
+    relu_attack = timed.replace("{pause}", "3").replace("{flag}", "relu_slept")
     relu = textwrap.indent(textwrap.dedent(relu_attack).strip(), " " * 8)
     path.write_text(source.replace("self.mask = x > 0\n", f"self.mask = x > 0\n{relu}\n"))
     code, report = grade_json(path, "--timeout", "60")
