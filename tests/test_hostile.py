@@ -305,6 +305,59 @@ def test_two_exercises_run_at_once_and_ending_one_spares_the_other(tmp_path):
     assert code == 0
 
 
+def _lane_inits(marker: str) -> dict[int, list[int]]:
+    """Each lane's supervisor (the init of a nested PID namespace) → its live children."""
+    inits, parents = [], {}
+    for pid in processes_mentioning(marker):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        if fields.get("NSpid", "").split()[2:] == ["1"]:
+            inits.append(pid)
+        parents[pid] = int(fields.get("PPid", "0"))
+    return {init: [pid for pid, parent in parents.items() if parent == init] for init in inits}
+
+
+def test_a_lane_whose_supervisor_dies_costs_only_its_exercise(tmp_path):
+    """The supervisor of ReLU's lane is killed mid-run (as a submission could do on a kernel
+    without Landlock's signal scoping): ReLU crashes, Linear keeps its verdict, nothing stays."""
+    if DEFAULT_LANES < 2:
+        pytest.skip("one core: one lane")
+    path = submission(
+        tmp_path, "import time\ntime.sleep(300)", where="self.mask = x > 0\n"
+    )  # ReLU hangs in its lane while Linear is graded in the other
+    marker = str(path)
+    drill_process = subprocess.Popen(
+        [sys.executable, "-m", "drill", "grade", marker, *TWO, "--json", "--timeout", "600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def one_busy_lane() -> bool:
+            lanes = _lane_inits(marker)
+            return sorted(len(children) > 0 for children in lanes.values()) == [False, True]
+
+        if not wait_until(one_busy_lane):
+            pytest.skip("no two lanes here (no nested PID namespaces)")
+        [busy] = [init for init, children in _lane_inits(marker).items() if children]
+        os.kill(busy, signal.SIGKILL)
+        out, err = drill_process.communicate(timeout=120)
+    finally:
+        drill_process.kill()
+        drill_process.wait()
+    report = json.loads(out)
+    assert statuses(report)["linear"] == "passed"
+    assert statuses(report)["relu"] == "error"
+    relu = next(e for e in report["exercises"] if e["id"] == "relu")
+    assert "grading process died" in relu["message"]
+    assert drill_process.returncode == 1, err
+    assert wait_until(lambda: not processes_mentioning(marker), limit=20)
+
+
 def test_killing_its_parent_costs_nothing(tmp_path):
     path = submission(
         tmp_path,
