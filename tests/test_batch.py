@@ -585,11 +585,61 @@ def test_interrupting_a_session_from_another_thread_ends_its_run_at_once(tmp_pat
     assert [result.id for result in report.exercises] == ["relu"]
     assert report.exercises[0].crashed
     assert "grading was stopped" in report.exercises[0].message
-    assert not [
-        pid
-        for pid in os.listdir("/proc")
-        if pid.isdigit() and str(path).encode() in _command_line(pid)
+    # The worker's own processes die with it, moments after close() returns.
+    deadline = time.monotonic() + 30
+    while _processes_of(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_of(path)
+
+
+def test_after_its_supervisor_dies_the_next_exercise_runs_in_a_fresh_worker(tmp_path, bank):
+    """ReLU hangs and its supervisor is killed (as a submission could, on a kernel without
+    Landlock's signal scoping): Linear then runs in a new worker, whose supervisor clears
+    what the dead one left in the scratch folder."""
+    import threading
+    import time
+
+    from drill.grader.grade import grade_prepared
+    from drill.grader.runner import open_session
+
+    path = tmp_path / "hang.py"
+    path.write_text(with_tail(HANG))
+    prepared = [prepare(bank, bank.exercises[name]) for name in ("relu", "linear")]
+    session = open_session(path, timeout=600, memory_mb=512, lanes=1)
+    reports = []
+    grading = threading.Thread(target=lambda: reports.append(grade_prepared(session, prepared)))
+    grading.start()
+    try:
+        while not session.imported:  # ReLU's child is running (and hangs)
+            assert grading.is_alive()
+            time.sleep(0.01)
+        supervisors = [pid for pid in _processes_of(path) if _namespace_pids(pid)[1:] == ["1"]]
+        if not supervisors:
+            pytest.skip("no PID namespace here: the supervisor is the worker itself")
+        os.kill(int(supervisors[0]), signal.SIGKILL)
+        grading.join(timeout=120)
+        assert not grading.is_alive()
+    finally:
+        session.close()
+    [report] = reports
+    relu, linear = report.exercises
+    assert relu.crashed and "grading process died" in relu.message
+    assert linear.status == "passed"
+
+
+def _processes_of(path: Path) -> list[str]:
+    return [
+        p for p in os.listdir("/proc") if p.isdigit() and str(path).encode() in _command_line(p)
     ]
+
+
+def _namespace_pids(pid: str) -> list[str]:
+    """The process's pid in each PID namespace it belongs to, outermost first."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return []
+    return next((line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), [])
 
 
 def _command_line(pid: str) -> bytes:

@@ -343,6 +343,8 @@ def test_a_lane_whose_supervisor_dies_costs_only_its_exercise(tmp_path):
 
         if not wait_until(one_busy_lane):
             pytest.skip("no two lanes here (no nested PID namespaces)")
+        time.sleep(1)  # Linear, done in milliseconds, is surely over: the busy lane is ReLU's
+        assert wait_until(one_busy_lane)
         [busy] = [init for init, children in _lane_inits(marker).items() if children]
         os.kill(busy, signal.SIGKILL)
         out, err = drill_process.communicate(timeout=120)

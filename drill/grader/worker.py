@@ -458,6 +458,10 @@ class Supervisor:
         self.solution = argv["solution"]
         self.plan_dir = argv["plan"]
         self.scratch = argv["scratch"]
+        # Runs are numbered from 1 again: what a supervisor before us (one that died without
+        # cleaning up) left here goes first.
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        os.makedirs(self.scratch)
         self.memory_bytes = int(argv["memory"])
         self.namespaced = os.getpid() == 1
         abi = sandbox.landlock_abi()
@@ -765,7 +769,6 @@ def _hold_lane(control: socket.socket, args: Mapping[str, str], lanes: int) -> N
             return
         os.close(alive_write)
         sandbox.die_with_parent(lambda: not select.select([alive_read], [], [], 0)[0])
-        os.makedirs(args["scratch"], exist_ok=True)
         try:
             Supervisor(control, args, lanes).serve()
             status = DRILL_GONE
