@@ -14,10 +14,13 @@ import os
 import signal
 import sys
 import textwrap
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pexpect
 import pytest
+from processes import namespace_pids, processes_mentioning, wait_until
 from typer.testing import CliRunner
 
 import drill.grader.batch
@@ -556,49 +559,13 @@ def test_a_terminal_sees_a_progress_bar_and_ctrl_c_keeps_the_results_so_far(tmp_
     assert [Path(row[0]).name for row in rows] == ["a_correct.py"]
 
 
-def test_interrupting_a_session_from_another_thread_ends_its_run_at_once(tmp_path, bank):
-    """What Ctrl-C does to each file being graded: the grading thread gets the run back as
-    stopped, starts no other, and no worker is left."""
-    import threading
-    import time
+@contextmanager
+def grading_a_hang(tmp_path: Path, bank):
+    """ReLU (which hangs), then Linear, graded by a thread on one lane, as a class's files are.
 
-    from drill.grader.grade import grade_prepared
-    from drill.grader.runner import open_session
-
-    path = tmp_path / "hang.py"
-    path.write_text(with_tail(HANG))
-    prepared = [prepare(bank, bank.exercises[name]) for name in ("relu", "linear")]
-    session = open_session(path, timeout=600, memory_mb=512, lanes=1)  # as a class is graded
-    reports = []
-    grading = threading.Thread(target=lambda: reports.append(grade_prepared(session, prepared)))
-    grading.start()
-    try:
-        while not session.imported:  # ReLU's child is running (and hangs)
-            assert grading.is_alive()
-            time.sleep(0.01)
-        session.interrupt()
-        grading.join(timeout=60)
-        assert not grading.is_alive()
-    finally:
-        session.close()
-    [report] = reports
-    assert [result.id for result in report.exercises] == ["relu"]
-    assert report.exercises[0].crashed
-    assert "grading was stopped" in report.exercises[0].message
-    # The worker's own processes die with it, moments after close() returns.
-    deadline = time.monotonic() + 30
-    while _processes_of(path) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _processes_of(path)
-
-
-def test_after_its_supervisor_dies_the_next_exercise_runs_in_a_fresh_worker(tmp_path, bank):
-    """ReLU hangs and its supervisor is killed (as a submission could, on a kernel without
-    Landlock's signal scoping): Linear then runs in a new worker, whose supervisor clears
-    what the dead one left in the scratch folder."""
-    import threading
-    import time
-
+    Yields the file, the session, the thread and the list its report goes to, once ReLU's
+    child is running; the session is closed on the way out.
+    """
     from drill.grader.grade import grade_prepared
     from drill.grader.runner import open_session
 
@@ -606,44 +573,46 @@ def test_after_its_supervisor_dies_the_next_exercise_runs_in_a_fresh_worker(tmp_
     path.write_text(with_tail(HANG))
     prepared = [prepare(bank, bank.exercises[name]) for name in ("relu", "linear")]
     session = open_session(path, timeout=600, memory_mb=512, lanes=1)
-    reports = []
+    reports: list = []
     grading = threading.Thread(target=lambda: reports.append(grade_prepared(session, prepared)))
     grading.start()
     try:
-        while not session.imported:  # ReLU's child is running (and hangs)
-            assert grading.is_alive()
-            time.sleep(0.01)
-        supervisors = [pid for pid in _processes_of(path) if _namespace_pids(pid)[1:] == ["1"]]
-        if not supervisors:
-            pytest.skip("no PID namespace here: the supervisor is the worker itself")
-        os.kill(int(supervisors[0]), signal.SIGKILL)
-        grading.join(timeout=120)
-        assert not grading.is_alive()
+        assert wait_until(lambda: session.imported or not grading.is_alive())
+        assert grading.is_alive()
+        yield path, session, grading, reports
     finally:
         session.close()
+
+
+def test_interrupting_a_session_from_another_thread_ends_its_run_at_once(tmp_path, bank):
+    """What Ctrl-C does to each file being graded: the grading thread gets the run back as
+    stopped, starts no other, and no worker is left."""
+    with grading_a_hang(tmp_path, bank) as (path, session, grading, reports):
+        session.interrupt()
+        grading.join(timeout=60)
+        assert not grading.is_alive()
+    [report] = reports
+    assert [result.id for result in report.exercises] == ["relu"]
+    assert report.exercises[0].crashed
+    assert "grading was stopped" in report.exercises[0].message
+    # The worker's own processes die with it, moments after close() returns.
+    assert wait_until(lambda: not processes_mentioning(str(path)), limit=30)
+
+
+def test_after_its_supervisor_dies_the_next_exercise_runs_in_a_fresh_worker(tmp_path, bank):
+    """ReLU hangs and its supervisor is killed (as a submission could, on a kernel without
+    Landlock's signal scoping): Linear then runs in a new worker, whose supervisor clears
+    what the dead one left in the scratch folder."""
+    with grading_a_hang(tmp_path, bank) as (path, _session, grading, reports):
+        supervisors = [
+            pid for pid in processes_mentioning(str(path)) if namespace_pids(pid)[1:] == ["1"]
+        ]
+        if not supervisors:
+            pytest.skip("no PID namespace here: the supervisor is the worker itself")
+        os.kill(supervisors[0], signal.SIGKILL)
+        grading.join(timeout=120)
+        assert not grading.is_alive()
     [report] = reports
     relu, linear = report.exercises
     assert relu.crashed and "grading process died" in relu.message
     assert linear.status == "passed"
-
-
-def _processes_of(path: Path) -> list[str]:
-    return [
-        p for p in os.listdir("/proc") if p.isdigit() and str(path).encode() in _command_line(p)
-    ]
-
-
-def _namespace_pids(pid: str) -> list[str]:
-    """The process's pid in each PID namespace it belongs to, outermost first."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return []
-    return next((line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), [])
-
-
-def _command_line(pid: str) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:  # gone meanwhile
-        return b""

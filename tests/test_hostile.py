@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import namespace_pids, processes_mentioning, status, wait_until
 from typer.testing import CliRunner
 
 import drill
@@ -65,31 +66,6 @@ def message(report: dict, exercise: str) -> str:
 
 def output(report: dict, exercise: str) -> str:
     return next(e["output"] for e in report["exercises"] if e["id"] == exercise)
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """Live processes whose command line contains `text` (zombies have an empty one)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        try:
-            cmdline = Path(f"/proc/{name}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if text.encode() in cmdline:
-            found.append(int(name))
-    return found
-
-
-def wait_until(condition, limit: float = 60.0) -> bool:
-    """Poll `condition` until it holds; the limit only guards against a hung test."""
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 # --- the filesystem ---------------------------------------------------------------------
@@ -307,16 +283,9 @@ def test_two_exercises_run_at_once_and_ending_one_spares_the_other(tmp_path):
 
 def _lane_inits(marker: str) -> dict[int, list[int]]:
     """Each lane's supervisor (the init of a nested PID namespace) → its live children."""
-    inits, parents = [], {}
-    for pid in processes_mentioning(marker):
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        if fields.get("NSpid", "").split()[2:] == ["1"]:
-            inits.append(pid)
-        parents[pid] = int(fields.get("PPid", "0"))
+    processes = processes_mentioning(marker)
+    parents = {pid: int(status(pid).get("PPid", "0")) for pid in processes}
+    inits = [pid for pid in processes if namespace_pids(pid)[2:] == ["1"]]
     return {init: [pid for pid, parent in parents.items() if parent == init] for init in inits}
 
 

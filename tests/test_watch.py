@@ -9,10 +9,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from processes import processes_mentioning, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = (ROOT / "solutions" / "backprop.py").read_text()
@@ -21,26 +21,6 @@ MEAN_BIAS = REFERENCE.replace(
 )
 GUARD = 90  # seconds: only against a hung test, never a measurement
 ONLY = ["--only", "linear"]
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """Live processes whose command line contains `text`."""
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit() and int(name) != os.getpid():
-            try:
-                if text.encode() in Path(f"/proc/{name}/cmdline").read_bytes():
-                    found.append(int(name))
-            except OSError:
-                continue
-    return found
-
-
-def wait_until(condition, limit: float) -> bool:
-    end = time.monotonic() + limit
-    while time.monotonic() < end and not condition():
-        time.sleep(0.05)
-    return condition()
 
 
 def save(path: Path, text: str) -> None:
