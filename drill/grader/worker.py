@@ -690,22 +690,16 @@ def main(argv: list[str]) -> None:
         sandbox.die_with_parent(lambda: os.getppid() == parent, signal.SIGTERM)
         controls = [socket.socket(fileno=int(fd)) for fd in args["controls"].split(",")]
         if sandbox.enter_namespaces():
-            alive_read, alive_write = os.pipe()
-            init = os.fork()
+            init = _fork_init()
             if init:  # outside the namespace only to hold it: its death ends everything inside
                 for control in controls:
                     control.close()
-                os.close(alive_read)
                 _, status = os.waitpid(init, 0)
                 drill_gone = drill_gone or os.waitstatus_to_exitcode(status) == DRILL_GONE
                 return
             outermost = False
             # The namespace's init takes no signal it has no handler for from inside it.
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.close(alive_write)
-            # Our parent lives outside the namespace (getppid() reads 0): it is alive as long
-            # as it holds the other end of this pipe open.
-            sandbox.die_with_parent(lambda: not select.select([alive_read], [], [], 0)[0])
             if len(controls) > 1 and _nesting_works():
                 drill_gone = _serve_lanes(controls, args)
                 return
@@ -718,6 +712,21 @@ def main(argv: list[str]) -> None:
         if outermost and drill_gone:
             shutil.rmtree(workdir, ignore_errors=True)
         os._exit(DRILL_GONE if drill_gone else 1)
+
+
+def _fork_init() -> int:
+    """Fork the first process of the PID namespace this one's children go to: its pid here,
+    0 in it. It dies with this process, which holds the namespace."""
+    alive_read, alive_write = os.pipe()
+    init = os.fork()
+    if init:
+        os.close(alive_read)  # alive_write stays open as long as this process lives
+        return init
+    os.close(alive_write)
+    # Our parent lives outside the namespace (getppid() reads 0): it is alive as long as it
+    # holds the other end of this pipe open.
+    sandbox.die_with_parent(lambda: not select.select([alive_read], [], [], 0)[0])
+    return 0
 
 
 def _serve_lanes(controls: list[socket.socket], args: Mapping[str, str]) -> bool:
@@ -760,15 +769,11 @@ def _hold_lane(control: socket.socket, args: Mapping[str, str], lanes: int) -> N
     try:
         sandbox.die_with_parent(lambda: os.getppid() == 1)
         sandbox.new_pid_namespace()
-        alive_read, alive_write = os.pipe()
-        init = os.fork()
+        init = _fork_init()
         if init:
             control.close()
-            os.close(alive_read)
             status = os.waitstatus_to_exitcode(os.waitpid(init, 0)[1])
             return
-        os.close(alive_write)
-        sandbox.die_with_parent(lambda: not select.select([alive_read], [], [], 0)[0])
         try:
             Supervisor(control, args, lanes).serve()
             status = DRILL_GONE
