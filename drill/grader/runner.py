@@ -86,7 +86,7 @@ def _describe_exit(code: int | None) -> str:
 class WorkerGone(Exception):
     """The worker's supervisor died or broke the control protocol (on `channel`'s lane)."""
 
-    def __init__(self, message: str, channel: Channel | None = None) -> None:
+    def __init__(self, message: str, channel: Channel) -> None:
         super().__init__(message)
         self.channel = channel
 
