@@ -1376,6 +1376,11 @@ def main() -> None:
         completion_init()
     import signal
 
+    from drill.limits import BLAS_THREAD_VARIABLES
+
+    for name in BLAS_THREAD_VARIABLES:  # before NumPy loads; a user's own setting stays
+        os.environ.setdefault(name, "1")
+
     def end_cleanly(number: int, frame: object) -> None:
         raise Terminated(number)
 

@@ -8,6 +8,9 @@ DEFAULT_TIMEOUT = 10.0  # seconds per exercise
 DEFAULT_MEMORY_MB = 2048
 TIMEOUT_RANGE = (0.1, 3600.0)  # seconds: a tenth of a second to an hour
 MEMORY_RANGE_MB = (256, 1 << 20)  # MiB: enough for Python and NumPy, up to 1 TiB
+# Set to 1: a submission gets one BLAS thread, and drill's own small arrays need no more
+# (a thread a core only slows NumPy's start-up, tens of ms of CPU on every grade).
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class LimitError(ValueError):

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from drill.bank import load_bank
 from drill.cli import app
 from drill.grader.grade import grade, mistaken_source
+from drill.grader.records import Key
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "solutions" / "backprop.py"
@@ -158,6 +159,36 @@ def test_a_wrong_entry_of_a_small_gradient_is_pointed_at(bank, tmp_path):
     check = next(c for c in result.checks if c.name == "gradient check of grad_W")
     assert "the largest mismatch is grad_W[0, 1]" in check.message
     assert check.rows[0][0] == "[0, 1]"
+
+
+def test_element_probes_run_only_for_a_gradient_the_random_direction_finds_wrong(bank):
+    """Two forward calls each, they serve only to point at a wrong entry: the worker skips
+    them where backward agrees along the random direction."""
+    from drill.grader.grade import prepare, reference_module
+    from drill.grader.worker import Recorder, drive_layer
+
+    plan = prepare(bank, bank.exercises["linear"]).plans[0]  # W 3×5, b 5, x 4×3
+    Linear = reference_module(REFERENCE).Linear
+
+    class OneEntryOff(Linear):
+        def backward(self, grad_output):
+            grad_input = super().backward(grad_output)
+            self.grad_W[0, 1] *= 1.5
+            return grad_input
+
+    def probed_elements(entry) -> set[str]:
+        recorder = Recorder(str(REFERENCE))
+        drive_layer(entry, plan.call, plan.arrays, recorder)
+        return {
+            probe["target"]
+            for index, probe in enumerate(plan.call["probes"])
+            if "element" in probe
+            and Key.probed(probe["target"], index, 1).wire() in recorder.values
+        }
+
+    assert {p["target"] for p in plan.call["probes"] if "element" in p} == {"W", "b", "x"}
+    assert probed_elements(Linear) == set()
+    assert probed_elements(OneEntryOff) == {"W"}
 
 
 PER_ROW_AND_FLOAT = """

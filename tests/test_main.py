@@ -33,3 +33,17 @@ def test_drill_debug_shows_the_traceback(monkeypatch):
     monkeypatch.setenv("DRILL_DEBUG", "1")
     with pytest.raises(RuntimeError, match="boom"):
         main()
+
+
+def test_numpy_gets_one_blas_thread_unless_the_user_chose(monkeypatch):
+    """Set before NumPy loads: a thread pool a core costs every grade tens of ms of CPU."""
+    import os
+
+    monkeypatch.setattr(sys, "argv", ["drill", "--version"])
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "")  # so that the test's end restores it
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    with pytest.raises(SystemExit):
+        main()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert os.environ["OMP_NUM_THREADS"] == "3"

@@ -45,7 +45,8 @@ from drill.text import excerpt
 # far below the tolerance, while wrong gradients are typically off by order one.
 PROBE_EPS = 1e-5
 GRADCHECK_RTOL = 1e-4
-# Tensors this small are also checked one element at a time, to point at a wrong entry.
+# Tensors this small are also checked one element at a time, to point at a wrong entry, when
+# the check along a random direction finds one.
 ELEMENT_PROBE_LIMIT = 32
 
 
@@ -201,6 +202,9 @@ class LayerCheck(CheckType):
             "grad_input": check.get("grad_input", True),
             "values": values,
             "probes": probes,
+            # The worker skips a target's element probes when its directional probe agrees
+            # with backward within a tenth of the tolerance judged here.
+            "pinpoint_above": GRADCHECK_RTOL / 10,
         }
         return CasePlan(case, call, arrays)
 

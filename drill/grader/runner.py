@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from drill.limits import BLAS_THREAD_VARIABLES
+
 if TYPE_CHECKING:
     from drill.grader.wire import FrameReader
 
@@ -48,7 +50,6 @@ CLEANUP_TIMEOUT = 10.0  # for the supervisor to kill what a run left, before dri
 # Exercises run at once, each in a PID namespace of its own, where the kernel allows: one a
 # core, two at most (the parent needs a little CPU too).
 DEFAULT_LANES = max(1, min(2, os.cpu_count() or 1))
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class Ungradeable(Exception):
@@ -146,7 +147,7 @@ class Worker:
     def __init__(self, solution: Path, workdir: Path, memory_bytes: int, lanes: int = 1) -> None:
         pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(lanes)]
         env = dict(os.environ)
-        env.update({name: "1" for name in THREAD_VARIABLES})
+        env.update({name: "1" for name in BLAS_THREAD_VARIABLES})
         command = [
             sys.executable,
             "-I",

@@ -143,7 +143,15 @@ def drive_layer(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], 
         value = rec.run("backward", lambda a=attribute: getattr(layer, a, _MISSING))
         rec.put(Key.result(attribute), value)
     _snapshot(rec, "backward", init, init_args, {case["input"]: x, "grad_output": grad_output})
+    grads = {case["input"]: grad_input} if case["grad_input"] else {}
+    for argument, attribute in case["grads"].items():
+        grads[argument] = rec.values[Key.result(attribute).wire()]
+    settled = set()  # targets whose element probes would show nothing: backward agrees
     for index, probe in enumerate(case["probes"]):
+        target = probe["target"]
+        if "element" in probe and target in settled:
+            continue
+        outputs = []
         for sign in (1, -1):
             shifted = dict(zip(init, _arguments(init, case, arrays)))
             shifted[case["input"]] = _copy(arrays[case["input"]])
@@ -154,10 +162,46 @@ def drive_layer(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], 
                 step = sign * probe["eps"] * arrays[probe["direction"]]
             shifted[probe["target"]] = shifted[probe["target"]] + step
             args = [shifted[name] for name in init]
-            rec.put(
-                Key.probed(probe["target"], index, sign),
-                rec.run("probe", lambda a=args, n=shifted: entry(*a).forward(n[case["input"]])),
+            output = rec.run("probe", lambda a=args, n=shifted: entry(*a).forward(n[case["input"]]))
+            rec.put(Key.probed(target, index, sign), output)
+            outputs.append(output)
+        if "direction" in probe and (
+            target not in grads
+            or _agrees_along(
+                grads[target], outputs, grad_output, arrays[probe["direction"]], probe["eps"], case
             )
+        ):
+            settled.add(target)
+
+
+def _agrees_along(
+    grad: Any,
+    outputs: list[Any],
+    grad_output: np.ndarray,
+    direction: np.ndarray,
+    eps: float,
+    case: Mapping[str, Any],
+) -> bool:
+    """Whether backward's `grad`, along `direction`, matches the central difference of the
+    forward `outputs` shifted up and down along it, within the plan's "pinpoint_above".
+
+    The parent judges this again from what is sent; here it only decides whether element
+    probes, two forward calls each, are worth running to point at a wrong entry.
+    """
+    try:
+        with np.errstate(all="ignore"):
+            plus, minus = (np.asarray(output, dtype=np.float64) for output in outputs)
+            grad = np.asarray(grad, dtype=np.float64)
+            if plus.shape != grad_output.shape or minus.shape != plus.shape:
+                return False
+            if grad.shape != direction.shape:
+                return False
+            numeric = float(np.sum(grad_output * (plus - minus))) / (2 * eps)
+            analytic = float(np.sum(grad * direction))
+    except BaseException:  # no array of numbers: the parent reports what came instead
+        return False
+    scale = max(abs(numeric), abs(analytic), 1e-3 * float(np.linalg.norm(direction)))
+    return abs(numeric - analytic) <= case["pinpoint_above"] * scale
 
 
 def drive_function(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder):
