@@ -1366,7 +1366,9 @@ def main() -> None:
 
     Set DRILL_DEBUG=1 to see the traceback of an internal error.
     """
+    import json
     import os
+    import sys
 
     if COMPLETE_VARIABLE in os.environ:
         # A shell asks for completions (see drill completion). With add_completion off,
@@ -1388,9 +1390,21 @@ def main() -> None:
     # grading worker or temporary folder is left behind.
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, end_cleanly)
+    # Typer's own usage errors (a missing argument, an unknown option…); pinned with Typer.
+    from typer._click.exceptions import ClickException
+
     try:
-        # The same name, usage line and completion variable under python -m drill.
-        app(prog_name="drill")
+        # The same name, usage line and completion variable under python -m drill. Not
+        # standalone, so that a usage error comes here: with --json, it is JSON on stdout too.
+        code = app(prog_name="drill", standalone_mode=False)
+    except ClickException as error:
+        error.show()
+        if "--json" in sys.argv[1:]:
+            typer.echo(json.dumps({"error": error.format_message()}))
+        raise SystemExit(error.exit_code) from None
+    except typer.Abort:
+        typer.echo("Aborted!", err=True)
+        raise SystemExit(1) from None
     except Terminated as terminated:
         raise SystemExit(128 + terminated.args[0]) from None
     except KeyboardInterrupt:
@@ -1405,3 +1419,4 @@ def main() -> None:
             err=True,
         )
         raise SystemExit(EXIT_INTERNAL) from None
+    raise SystemExit(code or 0)  # a command's typer.Exit(code), or None when it returned

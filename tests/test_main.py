@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -47,3 +48,33 @@ def test_numpy_gets_one_blas_thread_unless_the_user_chose(monkeypatch):
         main()
     assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
     assert os.environ["OMP_NUM_THREADS"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["grade", "--json"], "Missing argument 'FILE...'."),
+        (["grade", "x.py", "--json", "--no-such-option"], "No such option: --no-such-option"),
+        (["stats", "--json", "--days"], "No such option: --days"),
+    ],
+)
+def test_a_usage_error_with_json_is_also_one_json_object_on_stdout(
+    monkeypatch, capsys, argv, message
+):
+    monkeypatch.setattr(sys, "argv", ["drill", *argv])
+    with pytest.raises(SystemExit) as leaving:
+        main()
+    assert leaving.value.code == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out)["error"].startswith(message)
+    assert "Usage: drill" in err
+
+
+def test_a_usage_error_without_json_leaves_stdout_empty(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["drill", "grade"])
+    with pytest.raises(SystemExit) as leaving:
+        main()
+    assert leaving.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Missing argument 'FILE...'" in err
