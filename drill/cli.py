@@ -1419,4 +1419,5 @@ def main() -> None:
             err=True,
         )
         raise SystemExit(EXIT_INTERNAL) from None
-    raise SystemExit(code or 0)  # a command's typer.Exit(code), or None when it returned
+    # A command's typer.Exit(code), or what it returned: None, for success.
+    raise SystemExit(code if isinstance(code, int) else 0)
