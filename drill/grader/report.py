@@ -55,21 +55,29 @@ def _indented(renderable: RenderableType, depth: int = 2) -> Padding:
     return Padding(renderable, (0, 0, 0, depth))
 
 
-def summary_table(report: GradeReport) -> Table:
+# Narrower than this, the table leaves out its reasons: squeezed into a few characters they
+# would break every word, and each one is in the details under the table anyway.
+REASONS_MIN_WIDTH = 72
+
+
+def summary_table(report: GradeReport, width: int) -> Table:
+    """One row an exercise; the reason too when the console is `width` >= REASONS_MIN_WIDTH."""
+    reasons = width >= REASONS_MIN_WIDTH
     table = Table(box=box.SIMPLE_HEAD, expand=False)
     table.add_column("exercise", overflow="fold")
     table.add_column("status", no_wrap=True)
     table.add_column("points", justify="right", no_wrap=True)
-    table.add_column("reason", overflow="fold")
+    if reasons:
+        table.add_column("reason", overflow="fold")
     for exercise in report.exercises:
         # Passed needs no reason, and missing ones are listed once under the table.
         quiet = exercise.status in ("passed", "missing")
-        table.add_row(
+        row = [
             _shown(exercise.id),
             _status(exercise.status),
             f"{_points(exercise.points)}/{exercise.max_points}",
-            _shown("" if quiet else exercise.message),
-        )
+        ]
+        table.add_row(*row, *([_shown("" if quiet else exercise.message)] if reasons else []))
     return table
 
 
@@ -182,7 +190,7 @@ def render(report: GradeReport, console: Console) -> None:
     """Print the summary table, the details of each exercise not passed, and the total."""
     # The path goes on a line of its own: as a table title it would fold at the table's width.
     console.print(Text(one_line(f"drill grade {report.solution}"), style="bold"))
-    console.print(summary_table(report))
+    console.print(summary_table(report, console.width))
     troubled = [e for e in report.exercises if e.status in FAILING]
     for exercise in troubled:
         console.print(exercise_detail(exercise))
