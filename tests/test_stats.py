@@ -21,7 +21,7 @@ from drill.bank import load_bank
 from drill.cli import app
 from drill.progress.stats import Stats, compute
 from drill.progress.store import ExerciseGrade, open_store
-from drill.progress.view import SHADES, shade
+from drill.progress.view import SHADES, _month_labels, shade
 
 if TYPE_CHECKING:
     from conftest import Clock
@@ -163,6 +163,27 @@ def test_nothing_recorded_gives_zeros_and_no_retention(clock: Clock) -> None:
 )
 def test_calendar_shades_grow_with_the_count(count: int, busiest: int, level: int) -> None:
     assert shade(count, busiest) == level
+
+
+def mondays_from(first: date, weeks: int = 20) -> list[date]:
+    return [first + timedelta(weeks=n) for n in range(weeks)]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [(1, ["Aug", "Sep", "Oct", "Nov"]), (2, ["Jul", "Aug", "Sep", "Oct", "Nov"])],
+)
+def test_every_month_that_starts_in_the_calendar_is_labelled(cell: int, expected: list) -> None:
+    # The grid starts on the last Monday of July: Aug starts two weeks later. Side by side,
+    # July's label would cover the column where August's belongs, so July gives way.
+    labels = _month_labels(mondays_from(date(2026, 7, 20)), cell)
+    assert labels.split() == expected
+    assert labels.index("Aug") == 2 * cell
+
+
+def test_the_first_month_keeps_its_label_when_there_is_room() -> None:
+    labels = _month_labels(mondays_from(date(2026, 7, 6)), 1)  # Aug starts 4 columns in
+    assert labels.split() == ["Jul", "Aug", "Sep", "Oct", "Nov"]
 
 
 # -- through the command line ---------------------------------------------------------------

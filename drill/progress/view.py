@@ -147,14 +147,22 @@ def calendar(stats: Stats, width: int) -> RenderableType:
 
 
 def _month_labels(mondays: Sequence[date], cell: int) -> str:
-    """A line with each month's abbreviation above the first week that starts in it."""
+    """A line with each month's abbreviation above the first week that starts in it.
+
+    The first column's month, often a few days' worth, gives way when its label would leave
+    no room for the next month's.
+    """
     line = [" "] * (len(mondays) * cell)
+    starts = [
+        (column * cell, f"{monday:%b}")
+        for column, monday in enumerate(mondays)
+        if column == 0 or monday.month != mondays[column - 1].month
+    ]
+    if len(starts) > 1 and starts[1][0] <= len(starts[0][1]):
+        del starts[0]
     free_from = 0
-    for column, monday in enumerate(mondays):
-        starts_month = column == 0 or monday.month != mondays[column - 1].month
-        label = f"{monday:%b}"
-        position = column * cell
-        if starts_month and position >= free_from and position + len(label) <= len(line):
+    for position, label in starts:
+        if position >= free_from and position + len(label) <= len(line):
             line[position : position + len(label)] = label
             free_from = position + len(label) + 1
     return "".join(line).rstrip()
