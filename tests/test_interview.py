@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from drill.bank import Question, load_bank
-from drill.interview.loop import Graded, Interview, Scorecard, pick_interview
+from drill.interview.loop import TIME_UP_NOTICE, Graded, Interview, Scorecard, pick_interview
 from drill.quiz.judge import Outcome
 
 FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
@@ -321,6 +321,47 @@ def test_no_new_question_once_the_time_is_up() -> None:
     assert scorecard.questions[0].seconds == 80.0
     assert scorecard.questions[1].seconds == 0.0
     assert ("question", ("mse-gradient", 2, 2)) not in candidate.events
+
+
+def test_a_code_answer_graded_after_the_time_is_up_stands_without_a_retry() -> None:
+    # One minute in all; the task is read, then `done` comes 80 s in: one grade, no retry.
+    scorecard, candidate, workspace, _ = interview(
+        ["linear-backward-code", "mse-gradient"],
+        ["done", "done"],
+        grades=[Graded(2.5, 10), Graded(10.0, 10)],
+        minutes=1,
+        seconds_per_read=80.0,
+    )
+    assert scorecard.ended == "time up"
+    assert len(workspace.graded) == 1
+    assert ("notice", TIME_UP_NOTICE) in candidate.events
+    assert rows(scorecard) == [
+        ("linear-backward-code", "graded", "2.5 of 10 points", 0, 0.25),
+        ("mse-gradient", "skipped", "not reached", 0, 0.0),
+    ]
+
+
+def test_a_code_question_without_a_grade_when_the_time_is_up_scores_nothing() -> None:
+    scorecard, candidate, workspace, _ = interview(
+        ["linear-backward-code"], ["wait", "done"], minutes=1, seconds_per_read=80.0
+    )
+    assert workspace.graded == []
+    assert ("notice", TIME_UP_NOTICE) in candidate.events
+    assert rows(scorecard) == [("linear-backward-code", "skipped", "not graded", 0, 0.0)]
+
+
+def test_an_unreadable_answer_after_the_time_is_up_gets_no_second_try() -> None:
+    scorecard, candidate, _, _ = interview(
+        ["relu-gradient-choice"], ["not an option", "b"], minutes=1, seconds_per_read=80.0
+    )
+    assert rows(scorecard) == [("relu-gradient-choice", "skipped", "time up", 0, 0.0)]
+    notices = [event for kind, event in candidate.events if kind == "notice"]
+    assert notices[-1].endswith(TIME_UP_NOTICE)
+
+
+def test_before_the_time_is_up_an_unreadable_answer_can_be_given_again() -> None:
+    scorecard, _, _, _ = interview(["relu-gradient-choice"], ["not an option", "b"])
+    assert rows(scorecard) == [("relu-gradient-choice", "auto-scored", "right", 0, 1.0)]
 
 
 @pytest.mark.parametrize(("rating", "points"), [("1", 0.0), ("2", 0.5), ("3", 1.0), ("4", 1.0)])

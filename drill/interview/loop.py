@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from drill.bank import Question
 
 DONE_COMMAND = "done"
+# Time running out mid-question takes the answer in hand as it is: no retry after it.
+TIME_UP_NOTICE = "the interview's time is up: this answer is the last"
 DEFAULT_QUESTIONS = 3
 # The kinds of a set in the order they are dealt: the first three are a real round's mix.
 KIND_ORDER = ("concept", "derivation", "code", "numeric", "choice", "formula")
@@ -212,6 +214,9 @@ class Interview:
         """Seconds since the interview began."""
         return self.clock() - self.started_at
 
+    def time_is_up(self) -> bool:
+        return self.elapsed() >= self.total_seconds
+
     def run(self) -> Scorecard:
         """Ask every question until the time is up or the candidate stops, then store the
         scorecard. Ctrl-C ends the interview the same way, with `ended` = "interrupted".
@@ -221,7 +226,7 @@ class Interview:
         wrong. A graded file is kept by the workspace, as `drill grade` keeps it."""
         try:
             for position, question in enumerate(self.questions, start=1):
-                if self.elapsed() >= self.total_seconds:
+                if self.time_is_up():
                     self.scorecard.ended = "time up"
                     # As in a real round, what time left unasked counts against the total.
                     for unasked in self.questions[position - 1 :]:
@@ -278,6 +283,10 @@ class Interview:
             try:
                 verdict = judge(question, text)
             except InvalidAnswer as error:
+                if self.time_is_up():  # no second try once the time is up
+                    self.user.show_notice(f"{error.message}; {TIME_UP_NOTICE}")
+                    self._score(attempt, "skipped", "time up", 0.0)
+                    return
                 self.user.show_notice(error.message)
                 continue
             break
@@ -318,13 +327,20 @@ class Interview:
             if command == SKIP_COMMAND:
                 break
             if command != DONE_COMMAND:
+                if self.time_is_up():
+                    self.user.show_notice(TIME_UP_NOTICE)
+                    break
                 self.user.show_notice(f"edit {path}, then type {DONE_COMMAND} to have it graded")
                 continue
             result = self.workspace.grade(path, question)
             self.user.show_grade(result)
-            if result.problem is not None:
+            if result.problem is None:
+                graded = result
+            if self.time_is_up():  # this grade stands: no more tries once the time is up
+                self.user.show_notice(TIME_UP_NOTICE)
+                break
+            if graded is not result:  # this file could not be graded: the last grade stands
                 continue
-            graded = result
             if graded.passed:
                 break
             self.user.show_notice(
