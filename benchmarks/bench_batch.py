@@ -26,22 +26,15 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import REFERENCE, ROOT, SEED_FIVE
+
 sys.path.insert(0, str(ROOT))
 
-from drill.bank import load_bank  # noqa: E402
-from drill.grader.grade import mistaken_source  # noqa: E402
+from drill.bank import load_bank
+from drill.grader.grade import mistaken_source
 
 DRILL = str(Path(sys.executable).with_name("drill"))
-REFERENCE = ROOT / "solutions" / "backprop.py"
 VARIANTS = sorted((ROOT / "tests" / "fixtures" / "variants").glob("*.py"))
-SEED_FIVE = [
-    "linear",
-    "relu",
-    "softmax_cross_entropy_backward",
-    "numerical_gradient",
-    "gradient_check",
-]
 CLASS_SIZE = 200
 JOBS = 2
 TIMEOUT = 2.0  # seconds per exercise: what each hang costs

@@ -30,16 +30,8 @@ import textwrap
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-REFERENCE = ROOT / "solutions" / "backprop.py"
-SEED_FIVE = [
-    "linear",
-    "relu",
-    "softmax_cross_entropy_backward",
-    "numerical_gradient",
-    "gradient_check",
-]
+from common import BIN, REFERENCE, SEED_FIVE
+
 ROUNDS = 9
 SEED_TARGET = 1.0
 ALL_TARGET = 1.4

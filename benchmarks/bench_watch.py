@@ -17,16 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-REFERENCE = (ROOT / "solutions" / "backprop.py").read_text()
-SEED_FIVE = [
-    "linear",
-    "relu",
-    "softmax_cross_entropy_backward",
-    "numerical_gradient",
-    "gradient_check",
-]
+from common import BIN, REFERENCE, SEED_FIVE
+
 ROUNDS = 15
 TARGETS = {"--only linear": (["linear"], 0.150), "seed five": (SEED_FIVE, 0.400)}
 
@@ -39,7 +31,7 @@ def save(path: Path, text: str) -> None:
 
 def save_to_verdict(exercises: list[str], folder: Path) -> list[float]:
     path = folder / "solution.py"
-    path.write_text(REFERENCE)
+    path.write_text(REFERENCE.read_text())
     only = [f"--only={name}" for name in exercises]
     env = {**os.environ, "DRILL_HOME": str(folder / "home")}
     process = subprocess.Popen(
@@ -54,7 +46,7 @@ def save_to_verdict(exercises: list[str], folder: Path) -> list[float]:
         for number in range(ROUNDS):
             time.sleep(0.2)  # let the previous round's clean-up finish, as between real saves
             start = time.perf_counter()
-            save(path, f"{REFERENCE}\n# save {number}\n")
+            save(path, f"{REFERENCE.read_text()}\n# save {number}\n")
             report = json.loads(process.stdout.readline())
             times.append(time.perf_counter() - start)
             if report.get("points") != report.get("max_points"):

@@ -21,6 +21,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from processes import namespace_pids, processes_mentioning, wait_until
+from seed import SEED_FIVE
 from typer.testing import CliRunner
 
 import drill.grader.batch
@@ -34,13 +35,6 @@ from drill.progress.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "solutions" / "backprop.py"
-SEED_FIVE = [
-    "linear",
-    "relu",
-    "softmax_cross_entropy_backward",
-    "numerical_gradient",
-    "gradient_check",
-]
 ONLY = [f"--only={name}" for name in SEED_FIVE]
 TIMEOUT = ["--timeout", "2"]  # the hang costs 2 s; a correct exercise takes a few ms
 

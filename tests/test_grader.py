@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from seed import SEED_FIVE
 from typer.testing import CliRunner
 
 from drill.bank import load_bank
@@ -19,13 +20,6 @@ from drill.grader.records import Key
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "solutions" / "backprop.py"
 VARIANTS = Path(__file__).resolve().parent / "fixtures" / "variants"
-SEED_FIVE = [
-    "linear",
-    "relu",
-    "softmax_cross_entropy_backward",
-    "numerical_gradient",
-    "gradient_check",
-]
 
 runner = CliRunner()
 
