@@ -19,6 +19,8 @@ from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from drill.progress import DEFAULT_NEW_PER_DAY
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from rich.console import Console
 
     from drill.bank import Bank, Exercise, Question
@@ -405,8 +407,9 @@ def quiz(
 ) -> None:
     """Take a timed quiz: the reviews due first, most overdue first, then new questions.
 
-    New questions come easiest first, at most --new a day. When nothing is due, it says when
-    the next review is. --all asks every matching question in random order instead, and
+    New questions come easiest first, at most --new a day. A question due back within 20
+    minutes (a learning step: 1 minute after "again") is asked again before the end. When
+    nothing is due, it says when the next review is. --all asks every matching question in random order instead, and
     naming questions asks exactly those. Every rating is saved at once (see drill progress).
 
     Each question shows its time budget and a running clock. Type your answer (a letter or
@@ -432,6 +435,7 @@ def quiz(
     bank = load(bank_dir)
     filters = _filters(topic, difficulty, company, kind)
     console = make_console()
+    again_before = None  # a scheduled quiz asks again what falls due before it ends
     with progress_store() as store:
         if question_ids:
             chosen_otherwise = (topic, difficulty, company, kind, seed)
@@ -445,15 +449,23 @@ def quiz(
                 fail("no questions match these filters; 'drill list' shows what the bank holds")
         else:
             questions = _scheduled(store, bank, filters, new_per_day, count, console)
+            again_before = _learn_ahead
         questions = questions[:count]
         view = TerminalQuiz(console, time.monotonic)
-        session = QuizSession(questions, view, time.monotonic, recorder=store)
+        session = QuizSession(questions, view, time.monotonic, store, again_before)
         try:
             session.run()
         except KeyboardInterrupt:
             view.show_summary(session.records)
             raise typer.Exit(130) from None
         view.show_summary(session.records)
+
+
+def _learn_ahead() -> datetime:
+    from drill.progress import clock
+    from drill.progress.schedule import LEARN_AHEAD
+
+    return clock.now() + LEARN_AHEAD
 
 
 def _scheduled(

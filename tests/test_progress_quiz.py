@@ -51,12 +51,15 @@ class User:
         self.script = script
         self.clock = clock
         self.next_reviews: list[datetime] = []
+        self.shown: list[tuple[str, int, int]] = []
 
     def _next(self) -> str | None:
         self.clock[0] += 5
         return self.script.pop(0) if self.script else None
 
-    def show_question(self, question: Question, position: int, total: int) -> None: ...
+    def show_question(self, question: Question, position: int, total: int) -> None:
+        self.shown.append((question.id, position, total))
+
     def show_hint(self, question: Question, number: int) -> None: ...
     def show_notice(self, message: str) -> None: ...
     def show_verdict(self, question: Question, outcome: Outcome) -> None: ...
@@ -89,6 +92,77 @@ def test_each_rating_is_recorded_when_given_and_its_return_announced() -> None:
         ("relu-gradient-choice", "easy", "right", 5.0, 0),
     ]
     assert user.next_reviews == [recorder.due, recorder.due]
+
+
+class Steps:
+    """A recorder whose questions come back after the given delays, one a rating in turn."""
+
+    def __init__(self, start: datetime, delays: list[timedelta]) -> None:
+        self.start = start
+        self.delays = delays
+        self.asked: list[str] = []
+
+    def record_review(
+        self, question_id: str, rating: str, outcome: str, seconds: float, hints_used: int
+    ) -> datetime:
+        self.asked.append(question_id)
+        return self.start + self.delays.pop(0)
+
+
+def test_a_question_due_back_within_the_session_is_asked_again_at_its_end() -> None:
+    start = datetime.fromisoformat("2030-01-01T00:00:00+00:00")
+    # chain-rule-basics: again (back in 1 min), good (10 min), good (3 days); relu: 4 days.
+    minute, day = timedelta(minutes=1), timedelta(days=1)
+    steps = Steps(start, [minute, 4 * day, 10 * minute, 3 * day])
+    clock = [0.0]
+    user = User(["notes", "a", "b", "4", "notes", "g", "notes", "g", "never read"], clock)
+    ids = ["chain-rule-basics", "relu-gradient-choice"]
+    session = QuizSession(
+        [QUESTIONS[i] for i in ids], user, lambda: clock[0], steps, lambda: start + 20 * minute
+    )
+    records = session.run()
+    assert steps.asked == ["chain-rule-basics", "relu-gradient-choice", *["chain-rule-basics"] * 2]
+    assert user.shown == [  # the count grows as questions come back
+        ("chain-rule-basics", 1, 2),
+        ("relu-gradient-choice", 2, 3),
+        ("chain-rule-basics", 3, 3),
+        ("chain-rule-basics", 4, 4),
+    ]
+    assert [r.rating for r in records] == ["again", "easy", "good", "good"]
+    assert user.script == ["never read"]
+
+
+def test_without_again_before_every_question_is_asked_once() -> None:
+    start = datetime.fromisoformat("2030-01-01T00:00:00+00:00")
+    steps = Steps(start, [timedelta(minutes=1)])
+    user = User(["notes", "a", "more"], [0.0])
+    QuizSession([QUESTIONS["chain-rule-basics"]], user, lambda: 0.0, steps).run()
+    assert steps.asked == ["chain-rule-basics"]
+    assert user.script == ["more"]
+
+
+def test_a_scheduled_quiz_asks_a_new_question_until_it_leaves_its_learning_steps(
+    clock: Clock,
+) -> None:
+    # FSRS's learning steps: again brings it back in 1 minute, good then in 10, and a second
+    # good graduates it to days away, beyond the session.
+    result = CliRunner().invoke(
+        app,
+        ["quiz", "--new", "1", "--bank", str(FIXTURE_BANK)],
+        input="\na\n\ng\n\ng\n",
+        env=PLAIN,
+    )
+    assert result.exit_code == 0, result.output
+    assert re.findall(r"Question \d of \d", result.stdout) == [
+        "Question 1 of 1",
+        "Question 2 of 2",
+        "Question 3 of 3",
+    ]
+    with open_store() as store:
+        reviews = store.reviews()
+        (card,) = store.cards().values()
+    assert [r.self_rating for r in reviews] == ["again", "good", "good"]
+    assert card.card.due - clock() >= timedelta(days=1)
 
 
 def test_skips_are_not_reviews_and_quitting_keeps_a_wrong_answer() -> None:
@@ -277,7 +351,7 @@ def test_a_killed_quiz_keeps_every_rating_given_before() -> None:
     quiz.see("Rate:")
     quiz.type("2")
     quiz.see("Next review in")
-    quiz.see("Question 2 of 6")
+    quiz.see("Question 2 of 7")  # due back within minutes: the first comes again at the end
     quiz.see("0:00 / 2:00")
     quiz.type("1/")  # half an answer to the second question, then the kill
     quiz.see("› 1/")

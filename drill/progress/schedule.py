@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
@@ -26,6 +26,9 @@ ReviewRating = Literal["again", "hard", "good", "easy"]
 CardState = Literal["new", "learning", "review", "relearning"]
 
 REVIEW_RATINGS: tuple[ReviewRating, ...] = ("again", "hard", "good", "easy")
+# A question due back within this long (FSRS's learning steps are 1 and 10 minutes) is asked
+# again before a scheduled quiz ends, as Anki's learn-ahead limit does by default.
+LEARN_AHEAD = timedelta(minutes=20)
 _STATE_NAMES: dict[State, CardState] = {
     State.Learning: "learning",
     State.Review: "review",

@@ -89,6 +89,7 @@ class QuestionRecord:
     outcome: Outcome
     rating: Rating
     hints_used: int
+    due: datetime | None = None  # when the question comes back, once the rating is saved
 
 
 class QuizUser(Protocol):
@@ -127,7 +128,9 @@ class QuizSession:
 
     With a `recorder`, each rated question is recorded the moment it is rated (a wrong
     auto-scored answer even when the user quits instead of rating), and the user is told
-    when it comes back. Skipped questions are not recorded.
+    when it comes back. Skipped questions are not recorded. With `again_before` too, a
+    question whose next review falls before the time it gives (a learning step of a few
+    minutes) is asked again at the end of the session, as a flash-card deck does.
     """
 
     def __init__(
@@ -136,22 +139,33 @@ class QuizSession:
         user: QuizUser,
         clock: Callable[[], float],
         recorder: Recorder | None = None,
+        again_before: Callable[[], datetime] | None = None,
     ) -> None:
         self.questions = questions
         self.user = user
         self.clock = clock
         self.recorder = recorder
+        self.again_before = again_before
         self.records: list[QuestionRecord] = []
 
     def run(self) -> list[QuestionRecord]:
-        for position, question in enumerate(self.questions, start=1):
-            if not self._ask(question, position):
+        queue = list(self.questions)
+        for position, question in enumerate(queue, start=1):  # grows as questions come back
+            if not self._ask(question, position, len(queue)):
                 break
+            due = self.records[-1].due
+            if (
+                due is not None
+                and self.again_before is not None
+                and due <= self.again_before()
+                and question not in queue[position:]
+            ):
+                queue.append(question)
         return self.records
 
-    def _ask(self, question: Question, position: int) -> bool:
+    def _ask(self, question: Question, position: int, total: int) -> bool:
         """Ask one question; False when the user wants to stop the session."""
-        self.user.show_question(question, position, len(self.questions))
+        self.user.show_question(question, position, total)
         started_at = self.clock()
         hints_used = 0
         while True:
@@ -193,9 +207,9 @@ class QuizSession:
                 return False
             if key in RATING_KEYS:
                 record.rating = RATING_KEYS[key]
-                due = self._save(record)
-                if due is not None:
-                    self.user.show_next_review(due)
+                record.due = self._save(record)
+                if record.due is not None:
+                    self.user.show_next_review(record.due)
                 return True
             self.user.show_notice(RATING_HELP)
 
