@@ -407,10 +407,11 @@ def quiz(
 ) -> None:
     """Take a timed quiz: the reviews due first, most overdue first, then new questions.
 
-    New questions come easiest first, at most --new a day. A question due back within 20
-    minutes (a learning step: 1 minute after "again") is asked again before the end. When
-    nothing is due, it says when the next review is. --all asks every matching question in random order instead, and
-    naming questions asks exactly those. Every rating is saved at once (see drill progress).
+    New questions come easiest first, at most --new a day (first seen in the quiz). A
+    question due back within 20 minutes (a learning step: 1 minute after "again") is asked
+    again before the end. When nothing is due, it says when the next review is. --all asks
+    every matching question in random order instead, and naming questions asks exactly
+    those. Every rating is saved at once (see drill progress).
 
     Each question shows its time budget and a running clock. Type your answer (a letter or
     letters for choice questions, a number for numeric ones, a NumPy expression for formula
@@ -486,8 +487,9 @@ def _scheduled(
         fail("no questions match these filters; 'drill list' shows what the bank holds")
     now = clock.now()
     cards = {question_id: stored.card for question_id, stored in store.cards().items()}
-    # Questions of another bank, or that left this one, do not use up today's allowance.
-    first_reviews = store.first_reviews()
+    # Only the quiz's own first reviews use up its allowance: a question first met in a grade
+    # or an interview was not the quiz's to hold back. Nor does one that left the bank.
+    first_reviews = store.first_reviews("quiz")
     introduced = first_reviewed_today(
         (first_reviews[q] for q in bank.questions if q in first_reviews), now
     )

@@ -286,6 +286,20 @@ def test_the_new_limit_counts_the_questions_first_seen_today(clock: Clock) -> No
     assert "2 reviews due and 2 new questions to see." in result.stdout
 
 
+def test_questions_first_met_in_a_grade_or_an_interview_leave_the_allowance_alone(
+    clock: Clock,
+) -> None:
+    with open_store() as store:
+        store.record_review("linear-backward-code", "good", source="grade", when=clock.moment)
+        store.record_review("sigmoid-max-slope", "good", source="interview", when=clock.moment)
+        store.record_review("softmax-facts", "good", source="quiz", when=clock.moment)
+        first = store.first_reviews("quiz")
+    assert first == {"softmax-facts": clock.moment}
+    clock.advance(minutes=1)
+    result = drill("quiz", "--new", "2", input="q\n")
+    assert "0 reviews due and 1 new question to see." in result.stdout
+
+
 def test_a_question_that_left_the_bank_keeps_its_history_but_is_not_asked(clock: Clock) -> None:
     with open_store() as store:
         store.record_review("retired-question", "again", when=clock.moment)

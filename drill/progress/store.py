@@ -30,7 +30,7 @@ call it):
         of per-question dicts), points, max_points and minutes. Returns its id.
 
     Store.cards() -> dict[str, CardRecord]       # per reviewed question: fsrs card, counts
-    Store.first_reviews() -> dict[str, datetime] # when each question was first reviewed
+    Store.first_reviews(source) -> dict[str, datetime]  # when `source` first reviewed each
     Store.reviews() -> list[Review]              # oldest first
     Store.grades() -> list[GradeRecord]          # oldest first
     Store.interviews() -> list[dict]             # scorecards, oldest first
@@ -498,13 +498,14 @@ class Store:
             ).fetchall()
         return {row[0]: _card_record(row) for row in rows}
 
-    def first_reviews(self) -> dict[str, datetime]:
-        """When each reviewed question had its first review, by question id."""
+    def first_reviews(self, source: Source) -> dict[str, datetime]:
+        """When each question first reviewed by `source` (the quiz, say) had that review."""
         with self._guard():
+            # With MIN(), SQLite takes the row's other bare columns from the row of the minimum.
             rows = self._db.execute(
-                "SELECT question_id, MIN(reviewed_at) FROM reviews GROUP BY question_id"
+                "SELECT question_id, MIN(reviewed_at), source FROM reviews GROUP BY question_id"
             ).fetchall()
-        return {question_id: _parse_time(first) for question_id, first in rows}
+        return {question: _parse_time(first) for question, first, by in rows if by == source}
 
     def reviews(self) -> list[Review]:
         """Every review, oldest first."""
