@@ -71,6 +71,8 @@ def _root(
     ] = False,
 ) -> None:
     """The options given before a command (the help text is the one given to `app`)."""
+    global _errors_as_json
+    _errors_as_json = False  # until the command's own --json says otherwise
 
 
 BankOption = Annotated[
@@ -84,14 +86,31 @@ BankOption = Annotated[
 ]
 
 
-def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
-    """Print one error line and leave with `code`.
+# Whether the command was given --json, set as that option is parsed (and reset for every
+# run by _root): its errors then also go to stdout, as one JSON object for the script reading.
+_errors_as_json = False
+
+
+def _json_option(wanted: bool) -> bool:
+    """The callback of every --json option."""
+    global _errors_as_json
+    _errors_as_json = wanted
+    return wanted
+
+
+def fail(message: str, code: int = EXIT_UNUSABLE, **json_fields: object) -> NoReturn:
+    """Print one error line and leave with `code`; under --json, first print the JSON object
+    {"error": message, **json_fields} on stdout.
 
     The message may quote a submission or a bank (an import-time traceback, a file name), so
-    its control characters are shown, not sent.
+    its control characters are shown, not sent; JSON escapes them.
     """
     from drill.text import visible
 
+    if _errors_as_json:
+        import json
+
+        typer.echo(json.dumps({"error": message, **json_fields}))
     typer.echo(f"drill: {visible(message)}", err=True)
     raise typer.Exit(code)
 
@@ -254,7 +273,11 @@ def list_questions(
     kind: KindOption = None,
     as_json: Annotated[
         bool,
-        typer.Option("--json", help="Print a JSON list with the same fields instead of a table."),
+        typer.Option(
+            "--json",
+            callback=_json_option,
+            help="Print a JSON list with the same fields instead of a table.",
+        ),
     ] = False,
     bank_dir: BankOption = None,
 ) -> None:
@@ -601,10 +624,11 @@ def grade(
             show_default=False,
         ),
     ] = None,
-    json_output: Annotated[
+    as_json: Annotated[
         bool,
         typer.Option(
             "--json",
+            callback=_json_option,
             help="Print one JSON object with every result, nothing else (for many files, "
             "one line per file, then one with the summary).",
         ),
@@ -654,11 +678,8 @@ def grade(
     import os
 
     def unusable(message: str) -> NoReturn:
-        if json_output:
-            typer.echo(
-                json.dumps({"error": message, "exercises": [], "points": 0, "max_points": 0})
-            )
-        fail(message)
+        # Under --json, the error object has the report's fields too, empty.
+        fail(message, exercises=[], points=0, max_points=0)
 
     if len(solutions) > 1 or solutions[0].is_dir() or gradebook is not None:
         if watch:
@@ -670,7 +691,7 @@ def grade(
         if not 1 <= workers <= MAX_JOBS:
             unusable(f"--jobs takes a whole number from 1 to {MAX_JOBS}, not {jobs}")
         limits = (timeout, memory, strict is not False)  # a class is untrusted code: strict
-        _grade_class(solutions, only, limits, json_output, workers, gradebook, bank_dir)
+        _grade_class(solutions, only, limits, as_json, workers, gradebook, bank_dir)
     solution = solutions[0]
     from drill.grader.runner import Ungradeable, open_session
     from drill.limits import LimitError, parse_memory, parse_timeout
@@ -694,9 +715,9 @@ def grade(
 
         try:
             if watch:
-                _watch(session, bank, exercises, json_output)
+                _watch(session, bank, exercises, as_json)
             report = _grade_with_progress(
-                session, bank, exercises, not json_output, lambda: _check_store(unusable)
+                session, bank, exercises, not as_json, lambda: _check_store(unusable)
             )
         except Ungradeable as error:
             unusable(f"cannot grade {solution}: {error}")
@@ -705,7 +726,7 @@ def grade(
     missing = _missing_protections(report)
     if missing:
         typer.echo(f"drill: graded without {', '.join(missing)} (see --strict)", err=True)
-    if json_output:
+    if as_json:
         typer.echo(json.dumps(report.to_json()))
     else:
         from rich.console import Console
@@ -715,14 +736,14 @@ def grade(
         render(report, Console(highlight=False))
     record_grades(bank, report)
     if report.interrupted:
-        if not json_output:
+        if not as_json:
             typer.echo("Interrupted: the exercises above are all that was graded.", err=True)
         raise typer.Exit(130)
     raise typer.Exit(report.exit_code)
 
 
 def _watch(
-    session: GradingSession, bank: Bank, exercises: list[Exercise], json_output: bool
+    session: GradingSession, bank: Bank, exercises: list[Exercise], as_json: bool
 ) -> NoReturn:
     """Grade on every save of the file until Ctrl-C, which exits 130 (drill grade --watch)."""
     import json
@@ -752,7 +773,7 @@ def _watch(
         pressed: list[int] = []
         previous = signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number))
         try:
-            if json_output:
+            if as_json:
                 typer.echo(json.dumps(report.to_json()))  # every control character escaped
             else:
                 heading(report)
@@ -764,7 +785,7 @@ def _watch(
             raise KeyboardInterrupt
 
     def on_error(message: str) -> None:
-        if json_output:
+        if as_json:
             error = {"error": message, "exercises": [], "points": 0, "max_points": 0}
             typer.echo(json.dumps(error, ensure_ascii=False))
         else:
@@ -853,7 +874,7 @@ def _grade_class(
     paths: list[Path],
     only: list[str] | None,
     limits: tuple[str, str, bool],
-    json_output: bool,
+    as_json: bool,
     jobs: int,
     gradebook: Path | None,
     bank_dir: Path | None,
@@ -880,30 +901,25 @@ def _grade_class(
         text = json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace")
         typer.echo(text.decode("utf-8"))
 
-    def unusable(message: str) -> NoReturn:
-        if json_output:
-            json_line({"error": message})
-        fail(message)
-
     timeout_text, memory_text, strict = limits
     try:
         timeout, memory = parse_timeout(timeout_text), parse_memory(memory_text)
     except LimitError as error:
-        unusable(str(error))
+        fail(str(error))
     try:
         files = class_files(paths)
     except NoSubmissions as error:
-        unusable(str(error))
+        fail(str(error))
     if gradebook is not None and not gradebook.parent.is_dir():
-        unusable(f"cannot write the gradebook {gradebook}: no folder {gradebook.parent}")
-    bank = load(bank_dir, unusable)
-    exercises = _exercises(bank, only, unusable)
+        fail(f"cannot write the gradebook {gradebook}: no folder {gradebook.parent}")
+    bank = load(bank_dir)
+    exercises = _exercises(bank, only, fail)
     if not exercises:
-        unusable("this bank has no graded exercises")
+        fail("this bank has no graded exercises")
     try:
         prepared = [prepare(bank, exercise) for exercise in exercises]
     except SpecError as error:
-        unusable(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
+        fail(f"the bank's exercise declarations are broken ({error}); run 'drill check'")
 
     # JSON lines go out in the order of the files, each as soon as those before it are done.
     finished: dict[int, Submission] = {}
@@ -920,7 +936,7 @@ def _grade_class(
 
         def on_done(index: int, submission: Submission) -> None:
             progress.done(submission)
-            if json_output:
+            if as_json:
                 finished[index] = submission
                 print_ready()
 
@@ -930,7 +946,7 @@ def _grade_class(
     missing = Protections(**sandboxes[0]).missing() if sandboxes else []
     if missing:
         typer.echo(f"drill: graded without {', '.join(missing)} (--no-strict)", err=True)
-    if json_output:
+    if as_json:
         for index in sorted(finished):  # after Ctrl-C: those finished past a gap
             json_line(finished[index].to_json())
         json_line({"summary": summary.to_json()})
@@ -1039,6 +1055,7 @@ def interview(
         bool,
         typer.Option(
             "--json",
+            callback=_json_option,
             help="Print the scorecard as one JSON object on standard output; the interview "
             "itself is drawn on standard error.",
         ),
@@ -1133,7 +1150,10 @@ def record_grades(bank: Bank, report: GradeReport) -> None:
 @app.command()
 def stats(
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of the pictures.")
+        bool,
+        typer.Option(
+            "--json", callback=_json_option, help="Print one JSON object instead of the pictures."
+        ),
     ] = False,
     bank_dir: BankOption = None,
 ) -> None:
@@ -1160,7 +1180,10 @@ def stats(
 @app.command()
 def exercises(
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON list with the same fields.")
+        bool,
+        typer.Option(
+            "--json", callback=_json_option, help="Print a JSON list with the same fields."
+        ),
     ] = False,
     bank_dir: BankOption = None,
 ) -> None:

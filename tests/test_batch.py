@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 import drill.grader.batch
 import drill.grader.grade
+import drill.grader.gradebook
 from drill.bank import load_bank
 from drill.cli import app
 from drill.grader.batch import ClassRun, Submission, summarise
@@ -393,6 +394,25 @@ def test_a_gradebook_that_cannot_be_written_is_refused_before_grading(class_dir,
     assert result.exit_code == 2
     assert "cannot write the gradebook" in result.stderr
     assert "Submissions" not in result.stdout
+
+
+def test_a_gradebook_that_fails_to_write_after_grading_is_a_json_error_too(
+    class_dir, tmp_path, monkeypatch
+):
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(drill.grader.gradebook, "write_gradebook", disk_full)
+    book = tmp_path / "grades.csv"
+    solution = str(class_dir / "a_correct.py")
+    result = runner.invoke(
+        app, ["grade", solution, "--only=linear", "--gradebook", str(book), "--json"]
+    )
+    assert result.exit_code == 2
+    *graded, summary, error = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["file"] for line in graded] == [solution]
+    assert "summary" in summary
+    assert error == {"error": f"cannot write the gradebook {book}: No space left on device"}
 
 
 def test_a_class_is_not_recorded_in_the_graders_own_progress(class_dir):

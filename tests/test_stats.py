@@ -329,6 +329,13 @@ def test_a_damaged_store_makes_stats_exit_2(drill_home: Path) -> None:
         result = drill(command)
         assert result.exit_code == 2
         assert "damaged" in result.stderr
+        assert result.stdout == ""
+        # With --json the error is also one JSON object on stdout; the next run without
+        # --json, in the same process, prints none.
+        as_json = drill(command, "--json")
+        assert as_json.exit_code == 2
+        assert "damaged" in json.loads(as_json.stdout)["error"]
+        assert drill(command).stdout == ""
 
 
 LIGHT = """
