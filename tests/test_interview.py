@@ -9,73 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakeClock, ScriptedPerson
 
 from drill.bank import Question, load_bank
 from drill.interview.loop import TIME_UP_NOTICE, Graded, Interview, Scorecard, pick_interview
-from drill.quiz.judge import Outcome
 
 FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
 QUESTIONS = load_bank(FIXTURE_BANK).questions
 BUILT_IN = load_bank(Path(__file__).resolve().parent.parent / "questions").questions
 STARTED = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Candidate:
-    """Answers from a script, each read taking `seconds_per_read` of fake time; None = EOF.
-
-    A script entry that is an exception is raised instead of answered (Ctrl-C).
-    """
-
-    def __init__(self, script: Iterable[object], clock: FakeClock, seconds_per_read: float) -> None:
-        self.script = list(script)
-        self.clock = clock
-        self.seconds_per_read = seconds_per_read
-        self.events: list[tuple[str, object]] = []
-
-    def _next(self) -> str | None:
-        self.clock.now += self.seconds_per_read
-        if not self.script:
-            return None
-        entry = self.script.pop(0)
-        if isinstance(entry, BaseException):
-            raise entry
-        assert isinstance(entry, str)
-        return entry
-
-    def show_question(self, question: Question, position: int, total: int) -> None:
-        self.events.append(("question", (question.id, position, total)))
-
-    def show_code_task(self, question: Question, path: Path) -> None:
-        self.events.append(("code task", path.name))
-
-    def read_answer(self, question: Question, started_at: float) -> str | None:
-        return self._next()
-
-    def show_hint(self, question: Question, number: int) -> None:
-        self.events.append(("hint", number))
-
-    def show_notice(self, message: str) -> None:
-        self.events.append(("notice", message))
-
-    def show_verdict(self, question: Question, outcome: Outcome) -> None:
-        self.events.append(("verdict", outcome))
-
-    def show_grade(self, graded: Graded) -> None:
-        self.events.append(("grade", graded.problem or f"{graded.points:g}/{graded.max_points}"))
-
-    def reveal(self, question: Question) -> None:
-        self.events.append(("reveal", question.id))
-
-    def read_rating(self) -> str | None:
-        return self._next()
 
 
 class Workspace:
@@ -125,9 +67,9 @@ def interview(
     grades: Iterable[Graded] = (),
     minutes: int = 45,
     seconds_per_read: float = 30.0,
-) -> tuple[Scorecard, Candidate, Workspace, Store]:
-    clock = FakeClock()
-    candidate = Candidate(script, clock, seconds_per_read)
+) -> tuple[Scorecard, ScriptedPerson, Workspace, Store]:
+    clock = FakeClock(500.0)
+    candidate = ScriptedPerson(script, clock, seconds_per_read)
     workspace = Workspace(Path("answers"), grades)
     store = Store()
     session = Interview(

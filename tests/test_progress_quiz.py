@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from fakes import FakeClock, ScriptedPerson
 from fsrs import Card, Rating, Scheduler
 from pty_screen import DrillTerminal
 from rich.cells import cell_len
 from typer.testing import CliRunner, Result
 
-from drill.bank import Question, load_bank
+from drill.bank import load_bank
 from drill.cli import app
 from drill.progress.store import open_store
-from drill.quiz.judge import Outcome
 from drill.quiz.session import QuizSession
 
 if TYPE_CHECKING:
@@ -44,42 +44,11 @@ class Recorder:
         return self.due
 
 
-class User:
-    """Answers from a script; each read takes 5 s of the fake clock."""
-
-    def __init__(self, script: list[str], clock: list[float]) -> None:
-        self.script = script
-        self.clock = clock
-        self.next_reviews: list[datetime] = []
-        self.shown: list[tuple[str, int, int]] = []
-
-    def _next(self) -> str | None:
-        self.clock[0] += 5
-        return self.script.pop(0) if self.script else None
-
-    def show_question(self, question: Question, position: int, total: int) -> None:
-        self.shown.append((question.id, position, total))
-
-    def show_hint(self, question: Question, number: int) -> None: ...
-    def show_notice(self, message: str) -> None: ...
-    def show_verdict(self, question: Question, outcome: Outcome) -> None: ...
-    def reveal(self, question: Question) -> None: ...
-
-    def read_answer(self, question: Question, started_at: float) -> str | None:
-        return self._next()
-
-    def read_rating(self) -> str | None:
-        return self._next()
-
-    def show_next_review(self, due: datetime) -> None:
-        self.next_reviews.append(due)
-
-
-def run_session(ids: list[str], script: list[str]) -> tuple[Recorder, User]:
-    clock = [0.0]
+def run_session(ids: list[str], script: list[str]) -> tuple[Recorder, ScriptedPerson]:
+    clock = FakeClock(0.0)
     recorder = Recorder(datetime.fromisoformat("2030-01-01T00:00:00+00:00"))
-    user = User(script, clock)
-    QuizSession([QUESTIONS[i] for i in ids], user, lambda: clock[0], recorder).run()
+    user = ScriptedPerson(script, clock, seconds_per_read=5.0)
+    QuizSession([QUESTIONS[i] for i in ids], user, clock, recorder).run()
     return recorder, user
 
 
@@ -91,7 +60,7 @@ def test_each_rating_is_recorded_when_given_and_its_return_announced() -> None:
         ("chain-rule-basics", "good", "none", 10.0, 1),
         ("relu-gradient-choice", "easy", "right", 5.0, 0),
     ]
-    assert user.next_reviews == [recorder.due, recorder.due]
+    assert user.shown("next review") == [recorder.due, recorder.due]
 
 
 class Steps:
@@ -114,15 +83,16 @@ def test_a_question_due_back_within_the_session_is_asked_again_at_its_end() -> N
     # chain-rule-basics: again (back in 1 min), good (10 min), good (3 days); relu: 4 days.
     minute, day = timedelta(minutes=1), timedelta(days=1)
     steps = Steps(start, [minute, 4 * day, 10 * minute, 3 * day])
-    clock = [0.0]
-    user = User(["notes", "a", "b", "4", "notes", "g", "notes", "g", "never read"], clock)
+    script = ["notes", "a", "b", "4", "notes", "g", "notes", "g", "never read"]
+    clock = FakeClock()
+    user = ScriptedPerson(script, clock)
     ids = ["chain-rule-basics", "relu-gradient-choice"]
     session = QuizSession(
-        [QUESTIONS[i] for i in ids], user, lambda: clock[0], steps, lambda: start + 20 * minute
+        [QUESTIONS[i] for i in ids], user, clock, steps, lambda: start + 20 * minute
     )
     records = session.run()
     assert steps.asked == ["chain-rule-basics", "relu-gradient-choice", *["chain-rule-basics"] * 2]
-    assert user.shown == [  # the count grows as questions come back
+    assert user.shown("question") == [  # the count grows as questions come back
         ("chain-rule-basics", 1, 2),
         ("relu-gradient-choice", 2, 3),
         ("chain-rule-basics", 3, 3),
@@ -135,8 +105,9 @@ def test_a_question_due_back_within_the_session_is_asked_again_at_its_end() -> N
 def test_without_again_before_every_question_is_asked_once() -> None:
     start = datetime.fromisoformat("2030-01-01T00:00:00+00:00")
     steps = Steps(start, [timedelta(minutes=1)])
-    user = User(["notes", "a", "more"], [0.0])
-    QuizSession([QUESTIONS["chain-rule-basics"]], user, lambda: 0.0, steps).run()
+    clock = FakeClock()
+    user = ScriptedPerson(["notes", "a", "more"], clock)
+    QuizSession([QUESTIONS["chain-rule-basics"]], user, clock, steps).run()
     assert steps.asked == ["chain-rule-basics"]
     assert user.script == ["more"]
 
@@ -168,7 +139,7 @@ def test_a_scheduled_quiz_asks_a_new_question_until_it_leaves_its_learning_steps
 def test_skips_are_not_reviews_and_quitting_keeps_a_wrong_answer() -> None:
     recorder, user = run_session(["chain-rule-basics", "relu-gradient-choice"], ["s", "a", "q"])
     assert recorder.calls == [("relu-gradient-choice", "none", "wrong", 5.0, 0)]
-    assert user.next_reviews == []
+    assert user.shown("next review") == []
 
 
 def test_quitting_before_rating_a_right_answer_records_nothing() -> None:

@@ -7,66 +7,19 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from fakes import FakeClock, ScriptedPerson
 
 from drill.bank import Question, load_bank
-from drill.quiz.judge import InvalidAnswer, Outcome, judge, parse_choice, parse_number
+from drill.quiz.judge import InvalidAnswer, judge, parse_choice, parse_number
 from drill.quiz.session import Filters, QuestionRecord, QuizSession, matching, pick
 
 FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
 QUESTIONS = load_bank(FIXTURE_BANK).questions
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class ScriptedUser:
-    """Answers from a script, taking `seconds_per_read` of fake time for each; None = EOF."""
-
-    def __init__(
-        self, script: Iterable[str], clock: FakeClock, seconds_per_read: float = 10.0
-    ) -> None:
-        self.script = list(script)
-        self.clock = clock
-        self.seconds_per_read = seconds_per_read
-        self.events: list[tuple[str, object]] = []
-
-    def _next(self) -> str | None:
-        self.clock.now += self.seconds_per_read
-        return self.script.pop(0) if self.script else None
-
-    def show_question(self, question: Question, position: int, total: int) -> None:
-        self.events.append(("question", (question.id, position, total)))
-
-    def read_answer(self, question: Question, started_at: float) -> str | None:
-        return self._next()
-
-    def show_hint(self, question: Question, number: int) -> None:
-        self.events.append(("hint", number))
-
-    def show_notice(self, message: str) -> None:
-        self.events.append(("notice", message))
-
-    def show_verdict(self, question: Question, outcome: Outcome) -> None:
-        self.events.append(("verdict", outcome))
-
-    def reveal(self, question: Question) -> None:
-        self.events.append(("reveal", question.id))
-
-    def read_rating(self) -> str | None:
-        return self._next()
-
-    def kinds(self) -> list[str]:
-        return [kind for kind, _ in self.events]
-
-
-def run(ids: list[str], script: list[str]) -> tuple[list[QuestionRecord], ScriptedUser]:
+def run(ids: list[str], script: list[str]) -> tuple[list[QuestionRecord], ScriptedPerson]:
     clock = FakeClock()
-    user = ScriptedUser(script, clock)
+    user = ScriptedPerson(script, clock)
     records = QuizSession([QUESTIONS[i] for i in ids], user, clock).run()
     return records, user
 
@@ -225,7 +178,7 @@ def test_bad_rating_is_asked_again() -> None:
     assert records[0].rating == "good"
 
 
-class InterruptedUser(ScriptedUser):
+class InterruptedUser(ScriptedPerson):
     """Presses Ctrl-C as soon as the mse-gradient question asks for an answer."""
 
     def read_answer(self, question: Question, started_at: float) -> str | None:
