@@ -750,23 +750,16 @@ def _watch(
     import signal
     import time
 
-    from rich.console import Console
-    from rich.text import Text
-
-    from drill.grader.report import render
+    from drill.grader.report import render, watch_heading, watch_problem
     from drill.grader.watch import watch_and_grade
-    from drill.text import visible
+    from drill.quiz.render import make_console
 
-    console = Console(highlight=False)
-    title = f"drill grade --watch {visible(session.solution.name)}"
+    console = make_console()
 
     def heading(report: GradeReport | None) -> None:
         console.clear()
-        stamp = time.strftime("%H:%M:%S")
-        console.print(Text(f"{title} · graded at {stamp} · Ctrl-C to stop", style="dim"))
         missing = _missing_protections(report) if report else []
-        if missing:
-            console.print(Text(f"graded without {', '.join(missing)}", style="yellow"))
+        console.print(watch_heading(session.solution.name, time.strftime("%H:%M:%S"), missing))
 
     def on_report(report: GradeReport) -> None:
         # Ctrl-C waits until the round is kept: once a round is shown, it is recorded.
@@ -790,8 +783,7 @@ def _watch(
             typer.echo(json.dumps(error, ensure_ascii=False))
         else:
             heading(None)
-            console.print(Text(message))
-            console.print(Text("Waiting for the next save…", style="dim"))
+            console.print(watch_problem(message))
 
     try:
         watch_and_grade(session, bank, exercises, on_report, on_error)

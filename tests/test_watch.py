@@ -117,3 +117,29 @@ def test_watching_a_missing_file_fails_at_once(tmp_path, missing):
     )
     assert result.returncode == 2
     assert "no such file" in result.stderr
+
+
+def test_a_broken_save_quoting_an_escape_sequence_shows_it_without_sending_it(tmp_path):
+    """The syntax error quotes the line, which sets the window title if sent raw."""
+    path = tmp_path / "solution.py"
+    path.write_text("title = '\x1b]0;pwned\x07' +\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "drill", "grade", str(path), "--watch", *ONLY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    shown = []
+    try:
+        for line in process.stdout:  # the guard: the test's own timeout
+            shown.append(line)
+            if "Waiting for the next save" in line:
+                break
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=GUARD)
+    text = "".join(shown)
+    assert "syntax error on line 1" in text
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b]0;pwned\\x07" in text

@@ -206,3 +206,21 @@ def render(report: GradeReport, console: Console) -> None:
                 "Fill in those stubs (drill init FILE --only ID writes one)."
             )
         )
+
+
+def watch_heading(solution_name: str, stamp: str, missing: list[str]) -> Group:
+    """The line drill grade --watch shows above each round, and the protections it lacked."""
+    lines = [
+        Text(
+            f"drill grade --watch {visible(solution_name)} · graded at {stamp} · Ctrl-C to stop",
+            style="dim",
+        )
+    ]
+    if missing:
+        lines.append(Text(f"graded without {', '.join(missing)}", style="yellow"))
+    return Group(*lines)
+
+
+def watch_problem(message: str) -> Group:
+    """Why this save of the file could not be graded (it may quote the file: made visible)."""
+    return Group(_shown(message), Text("Waiting for the next save…", style="dim"))
