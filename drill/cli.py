@@ -318,20 +318,12 @@ def list_questions(
 @app.command()
 def show(question_id: QuestionIdArgument, bank_dir: BankOption = None) -> None:
     """Show a question's prompt and details (never its answer; see 'drill reveal')."""
-    from rich.text import Text
-
-    from drill.quiz.render import make_console, question_card
+    from drill.quiz.render import make_console, question_card, where_to_look
 
     question = _question(load(bank_dir), question_id)
     console = make_console()
     console.print(question_card(question))
-    console.print(
-        Text(
-            f"\nHints ({len(question.hints)}): drill hint {question.id}\n"
-            f"Answer: drill reveal {question.id}",
-            style="dim",
-        )
-    )
+    console.print(where_to_look(question))
 
 
 @app.command()

@@ -67,6 +67,15 @@ def practice_commands(question: Question) -> Text | None:
     return lines
 
 
+def where_to_look(question: Question) -> Text:
+    """What drill show ends with: the commands for the question's hints and its answer."""
+    return Text(
+        f"\nHints ({len(question.hints)}): drill hint {question.id}\n"
+        f"Answer: drill reveal {question.id}",
+        style="dim",
+    )
+
+
 def question_card(question: Question, practice: bool = True) -> RenderableType:
     """Title, metadata, prompt and options: everything except the answer; with `practice`,
     the commands that practise a code question's exercises."""
