@@ -1387,7 +1387,6 @@ def main() -> None:
 
     Set DRILL_DEBUG=1 to see the traceback of an internal error.
     """
-    import json
     import os
     import sys
 
@@ -1421,6 +1420,8 @@ def main() -> None:
     except ClickException as error:
         error.show()
         if "--json" in sys.argv[1:]:
+            import json
+
             typer.echo(json.dumps({"error": error.format_message()}))
         raise SystemExit(error.exit_code) from None
     except typer.Abort:
