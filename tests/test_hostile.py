@@ -39,6 +39,23 @@ REFERENCE = (ROOT / "solutions" / "backprop.py").read_text()
 TWO = ["--only", "linear", "--only", "relu"]
 LANDLOCK = sandbox.landlock_abi() > 0
 needs_landlock = pytest.mark.skipif(not LANDLOCK, reason="this kernel has no Landlock")
+
+
+def _seccomp_works() -> bool:
+    child = os.fork()
+    if child == 0:
+        try:
+            sandbox.deny_sockets()
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
+        except PermissionError:
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+        os._exit(1)
+    return os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0
+
+
+needs_seccomp = pytest.mark.skipif(not _seccomp_works(), reason="no seccomp filter here")
 runner = CliRunner()
 
 
@@ -576,6 +593,50 @@ def test_a_lone_surrogate_in_printed_output_is_shown_escaped(tmp_path, as_json):
     assert "Traceback" not in result.stderr.decode("utf-8", "replace")
 
 
+def test_strict_refuses_a_worker_that_reports_a_missing_protection(tmp_path, monkeypatch):
+    """As on a kernel without seccomp: the worker's report of what it obtained decides."""
+    import drill.grader.runner as runner_module
+
+    reported = runner_module._protections
+    monkeypatch.setattr(
+        runner_module, "_protections", lambda value: {**reported(value), "network": "namespace"}
+    )
+    path = submission(tmp_path, "pass")
+    strict = runner.invoke(app, ["grade", str(path), "--json", "--strict", *TWO])
+    assert strict.exit_code == 2
+    error = json.loads(strict.stdout)["error"]
+    assert "--strict: this system does not offer isolation from local Unix sockets" in error
+    lenient = runner.invoke(app, ["grade", str(path), "--json", *TWO])
+    assert lenient.exit_code == 0
+    assert "graded without isolation from local Unix sockets" in lenient.stderr
+
+
+@needs_seccomp
+def test_a_local_unix_socket_is_out_of_reach(tmp_path):
+    """A pathname socket (a Docker daemon's, an SSH agent's) is a file anyone with the
+    rights may connect to, read-only filesystem and network namespace notwithstanding."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(tmp_path / "service.sock"))
+        listener.listen(1)
+        path = submission(
+            tmp_path,
+            f"""
+            import socket
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                    client.connect({str(tmp_path / "service.sock")!r})
+                print("CONNECTED")
+            except OSError as error:
+                print("refused:", type(error).__name__)
+            """,
+        )
+        code, report = grade_json(path)
+    assert code == 0
+    assert report["sandbox"]["network"] == "seccomp"
+    assert "refused: PermissionError" in output(report, "linear")
+    assert "CONNECTED" not in json.dumps(report)
+
+
 def test_the_json_report_says_which_protections_were_in_force(tmp_path):
     path = submission(tmp_path, "pass")
     code, report = grade_json(path)
@@ -643,15 +704,15 @@ def test_without_namespaces_the_fallbacks_still_contain_the_submission(tmp_path)
     finally:
         listener.close()
     report = json.loads(result.stdout)
-    assert report["sandbox"]["processes"] == "subreaper"
-    assert report["sandbox"]["network"] == "landlock (TCP only)"
-    assert "graded without isolation from non-TCP networking" in result.stderr
+    assert report["sandbox"] == {
+        "filesystem": "landlock",
+        "network": "seccomp",  # no socket at all, namespace or not
+        "processes": "subreaper",
+    }
+    assert "graded without" not in result.stderr
     assert "refused: PermissionError" in output(report, "relu")
     assert statuses(report) == {"linear": "passed", "relu": "passed"}
     assert wait_until(lambda: not processes_mentioning(marker), limit=10)
-    strict = without_namespaces("grade", str(path), "--json", "--strict", *TWO)
-    assert strict.returncode == 2
-    assert "does not offer isolation from non-TCP networking" in json.loads(strict.stdout)["error"]
 
 
 # --- errors before grading: one message, one JSON object with --json, exit 2 -------------

@@ -132,9 +132,72 @@ def test_namespaces_isolate_the_network_and_number_the_children_from_one():
     assert out.split() == ["1", "True", "OSError"]
 
 
+def test_the_socket_filter_refuses_unix_and_internet_sockets_and_nothing_else():
+    out = run_script(
+        """
+        import ctypes, os, socket
+        from drill.grader import sandbox
+        try:
+            sandbox.deny_sockets()
+        except OSError:
+            print("unavailable")
+            sys.exit(0)
+
+        def attempt(label, make):
+            try:
+                make()
+                print(label, "allowed")
+            except PermissionError:
+                print(label, "refused")
+
+        attempt("unix", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close())
+        attempt("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close())
+        attempt("tcp6", lambda: socket.socket(socket.AF_INET6, socket.SOCK_STREAM).close())
+        attempt("netlink", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW).close())
+        attempt("socketpair", lambda: [end.close() for end in socket.socketpair()])
+        attempt("pipe", lambda: [os.close(end) for end in os.pipe()])
+        libc = ctypes.CDLL(None, use_errno=True)
+        params = ctypes.create_string_buffer(120)
+        failed = libc.syscall(sandbox.SYS_IO_URING_SETUP, 8, params) == -1
+        print("io_uring", "refused" if failed and ctypes.get_errno() == 1 else "allowed")
+        child = os.fork()  # the filter is inherited
+        if child == 0:
+            attempt("unix in a child", lambda: socket.socket(socket.AF_UNIX).close())
+            os._exit(0)
+        os.waitpid(child, 0)
+        """
+    )
+    if out.strip() == "unavailable":
+        pytest.skip("no seccomp filter on this system")
+    assert out.splitlines() == [
+        "unix refused",
+        "udp refused",
+        "tcp6 refused",
+        "netlink allowed",
+        "socketpair allowed",
+        "pipe allowed",
+        "io_uring refused",
+        "unix in a child refused",
+    ]
+
+
+@pytest.mark.parametrize("machine", sorted(sandbox.SECCOMP_MACHINES))
+def test_every_jump_of_the_socket_filter_lands_on_a_line_of_it(machine):
+    program = sandbox.socket_filter(machine)
+    returns = [i for i, (code, *_) in enumerate(program) if code == sandbox.BPF_RETURN]
+    assert returns == [len(program) - 2, len(program) - 1]  # allow, then deny
+    for index, (code, if_true, if_false, _) in enumerate(program):
+        if code in (sandbox.BPF_JUMP_EQUAL, sandbox.BPF_JUMP_AT_LEAST):
+            assert index + 1 + max(if_true, if_false) < len(program)
+    arch, _ = sandbox.SECCOMP_MACHINES[machine]
+    assert program[1] == (sandbox.BPF_JUMP_EQUAL, 0, len(program) - 3, arch)  # else deny
+
+
 def test_missing_protections_are_named_in_words():
-    full = sandbox.Protections("landlock", "namespace", "pid namespace")
+    full = sandbox.Protections("landlock", "seccomp", "pid namespace")
     assert full.missing() == []
+    without_filter = sandbox.Protections("landlock", "namespace", "pid namespace")
+    assert without_filter.missing() == ["isolation from local Unix sockets"]
     partial = sandbox.Protections("none", "landlock (TCP only)", "subreaper")
     assert partial.missing() == ["a read-only filesystem", "isolation from non-TCP networking"]
     bare = sandbox.Protections("none", "none", "none")

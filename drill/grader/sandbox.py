@@ -5,6 +5,10 @@
 - Network: a new network namespace (inside a new user namespace) with no interface up; where
   unprivileged user namespaces are not allowed, Landlock's network rules (ABI 4 and later)
   deny TCP bind and connect.
+- Sockets: a seccomp filter makes socket() fail for Unix, IPv4 and IPv6 (and refuses
+  io_uring, which could open sockets past it): a pathname Unix socket (a Docker daemon's,
+  an SSH agent's) is a file the read-only filesystem and the network namespace both let a
+  process connect to.
 - Processes: a new PID namespace whose init is drill's supervisor, so killing every other
   process in it ends whatever a submission started, even after setsid() and a double fork;
   without namespaces, the supervisor is a child subreaper and kills its descendants itself.
@@ -59,7 +63,9 @@ class Protections:
     """What the worker obtained, one word or phrase per kind of protection."""
 
     filesystem: str  # "landlock" or "none"
-    network: str  # "namespace", "landlock (TCP only)" or "none"
+    # "seccomp" (no socket to anything, the namespace or not), "namespace" (no interface
+    # up, but local Unix sockets reachable), "landlock (TCP only)" or "none"
+    network: str
     processes: str  # "pid namespace", "subreaper" or "none"
 
     def as_dict(self) -> dict[str, str]:
@@ -72,7 +78,9 @@ class Protections:
             gaps.append("a read-only filesystem")
         if self.network == NONE:
             gaps.append("network isolation")
-        elif self.network != "namespace":
+        elif self.network == "namespace":
+            gaps.append("isolation from local Unix sockets")
+        elif self.network != "seccomp":
             gaps.append("isolation from non-TCP networking")
         if self.processes == NONE:
             gaps.append("containment of the processes it starts")
@@ -302,3 +310,85 @@ def restrict_self(ruleset: int) -> None:
     """Apply the ruleset to this process and everything it starts, for good."""
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     _syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0))
+
+
+# --- seccomp ---------------------------------------------------------------------------------
+
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+# By machine: the audit architecture the kernel reports, and socket()'s syscall number.
+SECCOMP_MACHINES = {
+    "x86_64": (0xC000003E, 41),
+    "aarch64": (0xC00000B7, 198),
+    "riscv64": (0xC00000F3, 198),
+}
+SYS_IO_URING_SETUP = 425  # the same on all of them
+X32_SYSCALL_BIT = 0x40000000  # x86-64's x32 calls: another table of numbers, refused whole
+AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
+DENIED_FAMILIES = (AF_UNIX, AF_INET, AF_INET6)
+# Classic BPF: load a 32-bit word of struct seccomp_data, compare and jump, return.
+BPF_LOAD_WORD, BPF_JUMP_EQUAL, BPF_JUMP_AT_LEAST, BPF_RETURN = 0x20, 0x15, 0x35, 0x06
+SECCOMP_DATA_NR, SECCOMP_DATA_ARCH, SECCOMP_DATA_ARG0 = 0, 4, 16  # ARG0: its low half
+SECCOMP_RET_ALLOW = 0x7FFF0000
+SECCOMP_RET_EPERM = 0x00050000 | 1  # fail the call with EPERM
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = (
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    )
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = (("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter)))
+
+
+def socket_filter(machine: str) -> list[tuple[int, int, int, int]]:
+    """The BPF program, as (code, jump if true, jump if false, operand) lines: a foreign
+    architecture's calls, x32 calls, io_uring_setup, and socket() for one of
+    DENIED_FAMILIES fail with EPERM; every other call is allowed."""
+    arch, socket_nr = SECCOMP_MACHINES[machine]
+    # Each test: (field, comparison, value, where to go if true, if false).
+    tests = [("arch", BPF_JUMP_EQUAL, arch, "next", "deny")]
+    if machine == "x86_64":
+        tests.append(("nr", BPF_JUMP_AT_LEAST, X32_SYSCALL_BIT, "deny", "next"))
+    tests += [
+        ("nr", BPF_JUMP_EQUAL, SYS_IO_URING_SETUP, "deny", "next"),
+        ("nr", BPF_JUMP_EQUAL, socket_nr, "next", "allow"),
+        *(("arg0", BPF_JUMP_EQUAL, family, "deny", "next") for family in DENIED_FAMILIES),
+    ]
+    offsets = {"nr": SECCOMP_DATA_NR, "arch": SECCOMP_DATA_ARCH, "arg0": SECCOMP_DATA_ARG0}
+    lines: list[tuple[int, str, str, int]] = []
+    loaded = None
+    for field, comparison, value, if_true, if_false in tests:
+        if field != loaded:
+            lines.append((BPF_LOAD_WORD, "next", "next", offsets[field]))
+            loaded = field
+        lines.append((comparison, if_true, if_false, value))
+    # Jumps count the lines they skip; the two returns follow the last test.
+    where = {"allow": len(lines), "deny": len(lines) + 1}
+
+    def skip(index: int, target: str) -> int:
+        return where.get(target, index + 1) - index - 1
+
+    program = [(code, skip(i, yes), skip(i, no), k) for i, (code, yes, no, k) in enumerate(lines)]
+    return [*program, (BPF_RETURN, 0, 0, SECCOMP_RET_ALLOW), (BPF_RETURN, 0, 0, SECCOMP_RET_EPERM)]
+
+
+def deny_sockets() -> None:
+    """Install the socket filter on this process and everything it starts, for good.
+
+    OSError where it cannot be installed (not Linux, another machine, no seccomp)."""
+    machine = os.uname().machine if IS_LINUX else ""
+    if _LIBC is None or machine not in SECCOMP_MACHINES:
+        raise OSError("no seccomp filter for this system")
+    program = socket_filter(machine)
+    filters = (_SockFilter * len(program))(*(_SockFilter(*line) for line in program))
+    prog = _SockFprog(len(program), filters)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    _call(
+        _LIBC.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(prog), 0, 0)
+    )

@@ -514,7 +514,12 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 self.ruleset = sandbox.landlock_ruleset(abi, self.scratch, not self.namespaced)
         landlock = self.ruleset >= 0
-        network = "namespace" if self.namespaced else sandbox.NONE
+        try:
+            # On this supervisor, which never opens a socket: every child it forks inherits it.
+            sandbox.deny_sockets()
+            network = "seccomp"
+        except OSError:
+            network = "namespace" if self.namespaced else sandbox.NONE
         if network == sandbox.NONE and landlock and abi >= 4:
             network = "landlock (TCP only)"
         processes = "pid namespace" if self.namespaced else sandbox.NONE
