@@ -242,6 +242,27 @@ def test_connecting_to_a_local_port_fails(tmp_path):
 # --- processes --------------------------------------------------------------------------
 
 
+@needs_landlock
+def test_the_supervisor_cannot_be_traced_nor_its_descriptors_taken(tmp_path):
+    """Its control socket would carry the next exercise's result pipe: Landlock keeps a
+    confined process from ptrace and pidfd_getfd on anything outside its domain."""
+    path = submission(
+        tmp_path,
+        """
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        supervisor = os.getppid()
+        pidfd = libc.syscall(434, supervisor, 0)  # pidfd_open
+        taken = [fd for fd in range(64) if libc.syscall(438, pidfd, fd, 0) >= 0]  # pidfd_getfd
+        traced = libc.ptrace(16, supervisor, 0, 0) == 0  # PTRACE_ATTACH
+        print("taken", taken, "traced", traced)
+        """,
+    )
+    code, report = grade_json(path)
+    assert code == 0
+    assert "taken [] traced False" in output(report, "linear")
+
+
 def test_detached_sleepers_do_not_outlive_grading(tmp_path):
     marker = str(tmp_path)  # in every command line below: the worker's and the sleepers'
     path = submission(
