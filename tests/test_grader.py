@@ -155,6 +155,23 @@ def test_a_wrong_entry_of_a_small_gradient_is_pointed_at(bank, tmp_path):
     assert check.rows[0][0] == "[0, 1]"
 
 
+def test_an_error_is_named_as_a_known_mistake_only_where_that_mistake_raises_alike(bank, tmp_path):
+    # Using W for Wᵀ raises ValueError in backward on the non-square cases only.
+    transposed = REFERENCE.read_text().replace(
+        "return grad_output @ self.W.T", "return grad_output @ self.W"
+    )
+    report = grade(write(tmp_path, transposed, "transposed.py"), bank, [bank.exercises["linear"]])
+    assert report.exercises[0].message.startswith("grad_input multiplies by W instead of Wᵀ")
+    # A ValueError in backward on every case is another mistake, whatever its type.
+    always = REFERENCE.read_text().replace(
+        "return grad_output @ self.W.T", "raise ValueError('not yet')"
+    )
+    report = grade(write(tmp_path, always, "always.py"), bank, [bank.exercises["linear"]])
+    (result,) = report.exercises
+    assert result.status == "error"
+    assert result.message.startswith("backward raised ValueError: not yet (case: ")
+
+
 def test_element_probes_run_only_for_a_gradient_the_random_direction_finds_wrong(bank):
     """Two forward calls each, they serve only to point at a wrong entry: the worker skips
     them where backward agrees along the random direction."""

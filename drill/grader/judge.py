@@ -134,11 +134,18 @@ class MistakeCatalogue:
                 return mistake_id, message
         return None
 
-    def matching_error(self, case: int, error: RecordedError):
-        """The (id, message) of a mistake that raises the same error in the same call, if any."""
+    def matching_error(self, errors: list[RecordedError | None]):
+        """The (id, message) of a mistake that raises just where the submission did: the same
+        type of error in the same call on each case that raised (`errors`, one a case), and
+        none on the others. A type alone says little: a ValueError is many mistakes."""
+
+        def signature(error: RecordedError | None) -> tuple[str, str] | None:
+            return None if error is None else (error.stage, error.type)
+
+        ours = [signature(error) for error in errors]
         for index, (mistake_id, message, _) in enumerate(self.entries):
-            theirs = self._observation(index, case).error
-            if theirs and (theirs.stage, theirs.type) == (error.stage, error.type):
+            theirs = (signature(self._observation(index, case).error) for case in range(len(ours)))
+            if all(mine == other for mine, other in zip(ours, theirs)):
                 return mistake_id, message
         return None
 
@@ -252,7 +259,7 @@ def judge_exercise(
     raised = [(i, error) for i, error in errors if error.type != "NotImplementedError"]
     if raised:
         index, error = raised[0]
-        mistake = mistakes.matching_error(index, error)
+        mistake = mistakes.matching_error([case.error for case in observed])
         text = error.describe()
         where = plans[index].case.describe()
         message = f"{mistake[1]} ({text})" if mistake else f"{text} (case: {where})"
