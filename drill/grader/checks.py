@@ -122,7 +122,9 @@ class CheckType(ABC):
 
     @staticmethod
     @abstractmethod
-    def drive(entry: Any, call: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder):
+    def drive(
+        entry: Any, call: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder
+    ) -> None:
         """Make the calls of one case on `entry`, recording what they produce in `rec`."""
 
     def verdicts(self, plan: CasePlan, user: dict[Key, Observed]) -> list[Verdict]:
@@ -173,7 +175,7 @@ class LayerCheck(CheckType):
                 raise SpecError(f"the input {excerpt(check['input'])} is not a declared array")
         return cases
 
-    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
+    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any) -> CasePlan:
         rng = case_rng(exercise_id, case.index)
         arrays = make_arrays(case, rng)
         init = check["init"]
@@ -322,7 +324,7 @@ class FunctionCheck(CheckType):
         _check_returns(check["returns"])
         return parse_cases(check)
 
-    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
+    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any) -> CasePlan:
         arrays = make_arrays(case, case_rng(exercise_id, case.index))
         values = _scalar_values(check["args"], case, arrays)
         call = {
@@ -364,7 +366,7 @@ class NumericalGradientCheck(CheckType):
                 raise SpecError(f"case {excerpt(case.name)} needs a 'function', one of {known}")
         return cases
 
-    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
+    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any) -> CasePlan:
         arrays = make_arrays(case, case_rng(exercise_id, case.index))
         call = {"function": case.extra["function"], "kwargs": case.kwargs}
         return CasePlan(case, call, arrays)
@@ -392,7 +394,7 @@ class AutogradCheck(CheckType):
                 raise SpecError(f"case {name}: invalid expression: {problem}") from None
         return cases
 
-    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any):
+    def plan(self, exercise_id: str, check: dict[str, Any], case: Case, reference: Any) -> CasePlan:
         call = {"expression": case.extra["expression"], "inputs": case.extra["inputs"]}
         return CasePlan(case, call, {})
 

@@ -126,7 +126,9 @@ class MistakeCatalogue:
             self._seen[key] = observe(self.check_type, entry, self.plans[case])
         return self._seen[key]
 
-    def matching_value(self, case: int, key: Key, obtained: Observed, expected: Observed):
+    def matching_value(
+        self, case: int, key: Key, obtained: Observed, expected: Observed
+    ) -> tuple[str, str] | None:
         """The (id, message) of a mistake that produces exactly this wrong value, if any."""
         for index, (mistake_id, message, _) in enumerate(self.entries):
             theirs = self._observation(index, case).values.get(key)
@@ -134,7 +136,7 @@ class MistakeCatalogue:
                 return mistake_id, message
         return None
 
-    def matching_error(self, errors: list[RecordedError | None]):
+    def matching_error(self, errors: list[RecordedError | None]) -> tuple[str, str] | None:
         """The (id, message) of a mistake that raises just where the submission did: the same
         type of error in the same call on each case that raised (`errors`, one a case), and
         none on the others. A type alone says little: a ValueError is many mistakes."""
@@ -186,7 +188,9 @@ def judge_exercise(
 ) -> ExerciseResult:
     """The result of one exercise from what its worker run produced."""
 
-    def result(status: ExerciseStatus, message: str, checks: list[CheckResult], **extra: str):
+    def result(
+        status: ExerciseStatus, message: str, checks: list[CheckResult], **extra: str
+    ) -> ExerciseResult:
         passed = sum(c.passed for c in checks)
         points = exercise.points * passed / len(checks) if checks else 0.0
         return ExerciseResult(

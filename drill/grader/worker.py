@@ -127,7 +127,9 @@ def _arguments(names: list[str], case: Mapping[str, Any], arrays: Mapping[str, A
     return [_copy(arrays[name]) if name in arrays else case["values"][name] for name in names]
 
 
-def drive_layer(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder):
+def drive_layer(
+    entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder
+) -> None:
     """Construct, forward, backward; then forward-only probes for the gradient check."""
     init = case["init"]
     init_args = _arguments(init, case, arrays)
@@ -204,7 +206,9 @@ def _agrees_along(
     return abs(numeric - analytic) <= case["pinpoint_above"] * scale
 
 
-def drive_function(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder):
+def drive_function(
+    entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder
+) -> None:
     """Call the function once and record what it returns, by the declared structure."""
     args = _arguments(case["args"], case, arrays)
     result = rec.run("call", lambda: entry(*args, **case["kwargs"]))
@@ -212,7 +216,9 @@ def drive_function(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any
     _snapshot(rec, "call", case["args"], args, {})
 
 
-def drive_numerical_gradient(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec):
+def drive_numerical_gradient(
+    entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder
+) -> None:
     """Call numerical_gradient on one of drill's probe functions and watch how it calls f."""
     x = _copy(arrays["x"])
     target = PROBE_FUNCTIONS[case["function"]]
@@ -228,7 +234,9 @@ def drive_numerical_gradient(entry: Any, case: Mapping[str, Any], arrays: Mappin
     rec.put(Key.result("calls of f with a wrong shape"), len(wrong))
 
 
-def drive_autograd(entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder):
+def drive_autograd(
+    entry: Any, case: Mapping[str, Any], arrays: Mapping[str, Any], rec: Recorder
+) -> None:
     """Build the case's expression from the submission's Value class and run backward()."""
     tree = parse_expression(case["expression"], case["inputs"])
     leaves = rec.run("constructor", lambda: {k: entry(v) for k, v in case["inputs"].items()})
