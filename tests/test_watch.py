@@ -130,12 +130,14 @@ def test_a_broken_save_quoting_an_escape_sequence_shows_it_without_sending_it(tm
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
+    ).start()
     shown = []
     try:
-        for line in process.stdout:  # the guard: the test's own timeout
-            shown.append(line)
-            if "Waiting for the next save" in line:
-                break
+        while not shown or "Waiting for the next save" not in shown[-1]:
+            shown.append(lines.get(timeout=GUARD))
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=GUARD)
