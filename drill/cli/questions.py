@@ -159,7 +159,8 @@ def quiz(
         typer.Option(
             "--count",
             min=1,
-            help="Ask at most this many questions (default: every one chosen).",
+            help="Ask at most this many questions (default: every one chosen); one that a "
+            "learning step brings back within the session is asked again on top.",
             show_default=False,
         ),
     ] = None,
