@@ -13,8 +13,10 @@
   process in it ends whatever a submission started, even after setsid() and a double fork;
   without namespaces, the supervisor is a child subreaper and kills its descendants itself.
 
-Each function degrades to "not available" instead of raising; `Protections` says what was
-obtained, in the words the report and the JSON use.
+The functions that ask what the kernel offers degrade to "not available" instead of raising;
+those that apply a protection (restrict_self, deny_sockets, new_pid_namespace) raise OSError
+when they cannot. `Protections` says what was obtained, in the words the report and the
+JSON use.
 """
 
 from __future__ import annotations
@@ -113,10 +115,10 @@ def _syscall(number: int, *args: object) -> int:
     return _call(_LIBC.syscall(ctypes.c_long(number), *args))
 
 
-def _prctl(option: int, value: int) -> None:
+def _prctl(option: int, value: int, pointer: object = 0) -> None:
     if _LIBC is None:
         raise OSError("not Linux")
-    _call(_LIBC.prctl(option, ctypes.c_ulong(value), 0, 0, 0))
+    _call(_LIBC.prctl(option, ctypes.c_ulong(value), pointer, 0, 0))
 
 
 # --- process lifetime ------------------------------------------------------------------------
@@ -389,6 +391,4 @@ def deny_sockets() -> None:
     filters = (_SockFilter * len(program))(*(_SockFilter(*line) for line in program))
     prog = _SockFprog(len(program), filters)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
-    _call(
-        _LIBC.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(prog), 0, 0)
-    )
+    _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog))
