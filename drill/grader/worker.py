@@ -169,8 +169,14 @@ def drive_layer(
             outputs.append(output)
         if "direction" in probe and (
             target not in grads
+            # The plan's grad_output, as the parent uses: backward may have changed its copy.
             or _agrees_along(
-                grads[target], outputs, grad_output, arrays[probe["direction"]], probe["eps"], case
+                grads[target],
+                outputs,
+                arrays["grad_output"],
+                arrays[probe["direction"]],
+                probe["eps"],
+                case,
             )
         ):
             settled.add(target)
