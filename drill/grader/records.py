@@ -62,8 +62,8 @@ class Key:
         return _parse(text)
 
 
-# The same keys come back for every case of an exercise (a gradient check sends thousands of
-# probes): each distinct text is parsed once. Keys are immutable, so sharing them is safe.
+# The same keys come back for every case of an exercise, and for every round of a watch:
+# each distinct text is parsed once. Keys are immutable, so sharing them is safe.
 @lru_cache(maxsize=1 << 14)
 def _parse(text: str) -> Key | None:
     try:

@@ -339,7 +339,7 @@ class Interview:
             if self.time_is_up():  # this grade stands: no more tries once the time is up
                 self.user.show_notice(TIME_UP_NOTICE)
                 break
-            if graded is not result:  # this file could not be graded: the last grade stands
+            if result.problem is not None:  # not graded: the last grade stands
                 continue
             if graded.passed:
                 break
