@@ -22,6 +22,8 @@ from drill.cli.common import (
 from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 
 MAX_JOBS = 256  # files graded at once, each in a worker of its own
+# What a --json error of one file carries besides "error": a report's fields, empty.
+NO_REPORT = {"exercises": [], "points": 0, "max_points": 0}
 
 if TYPE_CHECKING:
     from drill.bank import Bank, Exercise
@@ -183,8 +185,7 @@ def grade(
     import os
 
     def unusable(message: str) -> NoReturn:
-        # Under --json, the error object has the report's fields too, empty.
-        fail(message, exercises=[], points=0, max_points=0)
+        fail(message, **NO_REPORT)
 
     if len(solutions) > 1 or solutions[0].is_dir() or gradebook is not None:
         if watch:
@@ -284,8 +285,7 @@ def _watch(
 
     def on_error(message: str) -> None:
         if as_json:
-            error = {"error": message, "exercises": [], "points": 0, "max_points": 0}
-            typer.echo(json.dumps(error, ensure_ascii=False))
+            typer.echo(json.dumps({"error": message, **NO_REPORT}, ensure_ascii=False))
         else:
             heading(None)
             console.print(watch_problem(message))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -21,9 +21,6 @@ from drill.cli.common import (
 )
 from drill.cli.grading import record_grades
 from drill.limits import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
-
-if TYPE_CHECKING:
-    pass
 
 # -- The mock interview ----------------------------------------------------------------------
 
