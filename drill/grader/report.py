@@ -70,14 +70,16 @@ def summary_table(report: GradeReport, width: int) -> Table:
     if reasons:
         table.add_column("reason", overflow="fold")
     for exercise in report.exercises:
-        # Passed needs no reason, and missing ones are listed once under the table.
-        quiet = exercise.status in ("passed", "missing")
         row = [
             _shown(exercise.id),
             _status(exercise.status),
             f"{_points(exercise.points)}/{exercise.max_points}",
         ]
-        table.add_row(*row, *([_shown("" if quiet else exercise.message)] if reasons else []))
+        if reasons:
+            # Passed needs no reason, and missing ones are listed once under the table.
+            quiet = exercise.status in ("passed", "missing")
+            row.append(_shown("" if quiet else exercise.message))
+        table.add_row(*row)
     return table
 
 
