@@ -74,3 +74,17 @@ def test_a_broken_declaration_is_reported_by_check_and_grade(example_bank):
     assert graded.exit_code == 2
     assert "exercise declarations are broken" in graded.output
     assert "Traceback" not in graded.output
+
+
+# `drill show ID`, `drill quiz ID ID`…: a README command line naming questions.
+NAMED = re.compile(r"^drill (show|hint|reveal|quiz) ((?:[a-z][\w-]* ?)+?)\s*(?:#|--|$)", re.M)
+
+
+def test_the_question_ids_in_the_readme_commands_name_one_question_each():
+    from drill.bank import load_bank, resolve
+
+    questions = load_bank().questions
+    named = [query for _, ids in NAMED.findall(README.read_text()) for query in ids.split()]
+    assert len(named) >= 5, named
+    for query in named:
+        resolve(query, questions, "question")  # UnknownId for a typo or an ambiguous start
